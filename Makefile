@@ -1,0 +1,66 @@
+# Transformers Academy — the two commands: `make run` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+COURSE := content/transformers-architecture
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+# System packages the suite and the certificates need: zbar (QR decoding in tests), poppler (PDF -> PNG),
+# fonts that cover Latin/Greek/Cyrillic/Arabic and CJK names, Chromium for the browser tests.
+APT_PACKAGES := libzbar0 poppler-utils fonts-dejavu-core fonts-wqy-zenhei chromium
+
+.PHONY: help install system-deps setup run worker web test lint bench clean superuser
+
+help:
+	@echo "make run    - set everything up and start the web server + a Celery worker (embedded defaults)"
+	@echo "make test   - set everything up and run the whole test suite"
+	@echo "make bench  - run the benchmarks under bench/"
+	@echo "make lint   - ruff"
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@echo "Installing Python packages into $(VENV) ..."
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | { grep -v "is ignored: it is neither" || true; }
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP) system-deps
+
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing system packages:$$missing"; \
+	    (apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1 || \
+	     (apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing >/dev/null)); \
+	  else echo "Please install these system packages:$$missing"; fi; \
+	fi
+
+setup: install
+	@$(PY) manage.py migrate --no-input -v 0
+	@$(PY) manage.py load_course $(COURSE)
+
+run: setup
+	@HOST=$(HOST) PORT=$(PORT) PY=$(PY) scripts/dev.sh
+
+superuser: setup
+	$(PY) manage.py createsuperuser
+
+test: setup
+	@if [ -z "$$TEST_DATABASE_URL" ] && { [ "$$CI" = "true" ] || $(PY) scripts/service_up.py postgres; }; then \
+	  export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres"; fi; \
+	echo "Test database: $${TEST_DATABASE_URL:-SQLite (PostgreSQL not reachable)}"; \
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf .var staticfiles .pytest_cache

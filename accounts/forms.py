@@ -1,0 +1,36 @@
+import unicodedata
+
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+
+from .models import User
+
+
+def clean_person_name(value: str) -> str:
+    """Normalise a name a user typed: NFC, no control characters, single spaces."""
+    value = unicodedata.normalize("NFC", value)
+    value = "".join(ch for ch in value if unicodedata.category(ch)[0] != "C")
+    return " ".join(value.split())
+
+
+class SignupForm(UserCreationForm):
+    full_name = forms.CharField(
+        label="Full name",
+        max_length=120,
+        help_text="As it should appear on your certificate. You can correct it later.",
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.EmailField(
+        label="Email", required=True, help_text="Used only for password resets.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username", "full_name", "email")
+
+    def clean_full_name(self) -> str:
+        name = clean_person_name(self.cleaned_data["full_name"])
+        if not name:
+            raise forms.ValidationError("Please enter the name to print on your certificate.")
+        return name

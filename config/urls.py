@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import TemplateView
+
+from lessons import views as lesson_views
+
+from .health import healthz
+
+urlpatterns = [
+    path("", lesson_views.home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("experiments/", include("experiments.urls")),
+    path("certificates/", include("certificates.urls")),
+    path("", include("quizzes.urls")),
+    path("about/", TemplateView.as_view(template_name="about.html"), name="about"),
+    path("courses/<slug:course_slug>/", lesson_views.course_detail, name="course_detail"),
+    path("courses/<slug:course_slug>/<slug:lesson_slug>/", lesson_views.lesson_detail, name="lesson_detail"),
+]
+
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"

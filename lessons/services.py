@@ -1,0 +1,255 @@
+"""Writes for courses and lessons: the render cache and the content loader/exporter."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from django.db import transaction
+from django.utils import timezone
+
+from .markdown import RENDERER_VERSION, render_markdown
+from .models import Course, Difficulty, Lesson, Module
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def refresh_render_cache(lesson: Lesson) -> bool:
+    """Re-render the lesson's Markdown if its body or the renderer changed. Returns True if it rendered."""
+    wanted = _sha256(f"{RENDERER_VERSION}\n{lesson.body}")
+    if lesson.rendered_hash == wanted and lesson.html:
+        return False
+    rendered = render_markdown(lesson.body)
+    lesson.html = rendered.html
+    lesson.toc = rendered.toc
+    lesson.word_count = rendered.word_count
+    lesson.reading_minutes = rendered.reading_minutes
+    lesson.rendered_hash = wanted
+    return True
+
+
+def ensure_rendered(lesson: Lesson) -> Lesson:
+    """Called on a page view: a no-op unless the renderer was upgraded since the lesson was saved."""
+    if refresh_render_cache(lesson):
+        Lesson.objects.filter(pk=lesson.pk).update(
+            html=lesson.html,
+            toc=lesson.toc,
+            word_count=lesson.word_count,
+            reading_minutes=lesson.reading_minutes,
+            rendered_hash=lesson.rendered_hash,
+        )
+    return lesson
+
+
+# --- Content files ------------------------------------------------------------------------------------
+
+@dataclass
+class ModuleSource:
+    """One module as it reads in a content file (front matter + body)."""
+
+    slug: str
+    order: int
+    title: str
+    summary: str
+    difficulty: str
+    body: str
+    quiz: dict | None = None
+    path: Path | None = None
+
+    def content_hash(self) -> str:
+        data = {
+            "slug": self.slug, "order": self.order, "title": self.title, "summary": self.summary,
+            "difficulty": self.difficulty, "body": self.body.strip(), "quiz": self.quiz,
+        }
+        return _sha256(json.dumps(data, sort_keys=True, ensure_ascii=False))
+
+
+class ContentError(ValueError):
+    pass
+
+
+def parse_module_file(path: Path) -> ModuleSource:
+    text = path.read_text(encoding="utf-8")
+    if not text.startswith("---"):
+        raise ContentError(f"{path}: missing YAML front matter")
+    try:
+        _, front, body = text.split("---", 2)
+    except ValueError as exc:
+        raise ContentError(f"{path}: front matter is not closed with ---") from exc
+    from quizzes.content import normalize_quiz_data
+
+    meta = yaml.safe_load(front) or {}
+    missing = [key for key in ("title", "slug", "order", "difficulty", "summary") if key not in meta]
+    if missing:
+        raise ContentError(f"{path}: front matter lacks {', '.join(missing)}")
+    difficulty = str(meta["difficulty"]).lower()
+    if difficulty not in Difficulty.values:
+        raise ContentError(f"{path}: difficulty must be one of {', '.join(Difficulty.values)}")
+    return ModuleSource(
+        slug=str(meta["slug"]),
+        order=int(meta["order"]),
+        title=str(meta["title"]),
+        summary=str(meta["summary"]),
+        difficulty=difficulty,
+        body=body.lstrip("\n"),
+        quiz=normalize_quiz_data(meta.get("quiz")),
+        path=path,
+    )
+
+
+def module_source_from_db(module: Module) -> ModuleSource:
+    from quizzes.content import quiz_to_data
+
+    return ModuleSource(
+        slug=module.lesson.slug,
+        order=module.order,
+        title=module.title,
+        summary=module.summary,
+        difficulty=module.difficulty,
+        body=module.lesson.body,
+        quiz=quiz_to_data(module),
+    )
+
+
+def format_module_file(source: ModuleSource) -> str:
+    meta = {
+        "title": source.title,
+        "slug": source.slug,
+        "order": source.order,
+        "difficulty": source.difficulty,
+        "summary": source.summary,
+    }
+    if source.quiz:
+        meta["quiz"] = source.quiz
+    front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=110)
+    return f"---\n{front}---\n\n{source.body.strip()}\n"
+
+
+@dataclass
+class LoadReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    kept_admin_edits: list[str] = field(default_factory=list)
+    overwritten_admin_edits: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated or self.overwritten_admin_edits)
+
+
+def read_course_dir(directory: Path) -> tuple[dict, list[ModuleSource]]:
+    course_file = directory / "course.yaml"
+    if not course_file.exists():
+        raise ContentError(f"{directory}: no course.yaml")
+    course_meta = yaml.safe_load(course_file.read_text(encoding="utf-8")) or {}
+    sources = [parse_module_file(p) for p in sorted(directory.glob("*.md"))]
+    orders = [s.order for s in sources]
+    if len(set(orders)) != len(orders):
+        raise ContentError(f"{directory}: two modules share an order number")
+    slugs = [s.slug for s in sources]
+    if len(set(slugs)) != len(slugs):
+        raise ContentError(f"{directory}: two modules share a slug")
+    return course_meta, sources
+
+
+def _apply_source(module: Module, source: ModuleSource) -> None:
+    from quizzes.content import save_quiz_data
+
+    module.order = source.order
+    module.title = source.title
+    module.summary = source.summary
+    module.difficulty = source.difficulty
+    module.save()
+    lesson = getattr(module, "lesson", None) or Lesson(module=module)
+    lesson.slug = source.slug
+    lesson.body = source.body
+    lesson.loaded_hash = source.content_hash()
+    lesson.loaded_at = timezone.now()
+    lesson.save()
+    save_quiz_data(module, source.quiz)
+
+
+@transaction.atomic
+def load_course(*, directory: Path, force: bool = False) -> LoadReport:
+    """Load a course directory into the database.
+
+    Idempotent: an unchanged file changes nothing. A module whose database copy differs from what was last
+    loaded was edited in the admin; it is kept (reported in ``kept_admin_edits``) unless ``force``.
+    """
+    course_meta, sources = read_course_dir(directory)
+    report = LoadReport()
+    course, _ = Course.objects.get_or_create(
+        slug=course_meta["slug"], defaults={"title": course_meta.get("title", course_meta["slug"])}
+    )
+    course_fields = {k: course_meta[k] for k in ("title", "tagline", "description", "issuer_name") if k in course_meta}
+    if any(getattr(course, k) != v for k, v in course_fields.items()):
+        for key, value in course_fields.items():
+            setattr(course, key, value)
+        course.save()
+
+    existing = {
+        lesson.slug: lesson.module
+        for lesson in Lesson.objects.filter(module__course=course).select_related("module")
+    }
+    # Free order numbers first so swapping two modules' order cannot hit the unique constraint.
+    incoming = {s.slug for s in sources}
+    for source in sources:
+        module = existing.get(source.slug)
+        if module is None:
+            continue
+        file_hash = source.content_hash()
+        db_hash = module_source_from_db(module).content_hash()
+        lesson = module.lesson
+        if db_hash == file_hash:
+            report.unchanged.append(source.slug)
+            if lesson.loaded_hash != file_hash:
+                Lesson.objects.filter(pk=lesson.pk).update(loaded_hash=file_hash)
+            continue
+        edited_in_admin = db_hash != lesson.loaded_hash
+        if edited_in_admin and not force:
+            report.kept_admin_edits.append(source.slug)
+            continue
+        (report.overwritten_admin_edits if edited_in_admin else report.updated).append(source.slug)
+    to_write = set(report.updated) | set(report.overwritten_admin_edits)
+    max_order = max([m.order for m in existing.values()] + [s.order for s in sources] + [0])
+    for offset, slug in enumerate(sorted(to_write)):
+        module = existing[slug]
+        module.order = max_order + 1000 + offset
+        module.save(update_fields=["order"])
+    for source in sources:
+        if source.slug in to_write:
+            _apply_source(existing[source.slug], source)
+        elif source.slug not in existing:
+            _apply_source(Module(course=course, order=source.order), source)
+            report.created.append(source.slug)
+    stale = set(existing) - incoming
+    if stale:
+        # Modules removed from the files are unpublished, never deleted: learners' progress points at them.
+        Module.objects.filter(course=course, lesson__slug__in=stale).update(published=False)
+    return report
+
+
+def export_course(*, course: Course, directory: Path) -> list[Path]:
+    """Write the database's course back to Markdown files in the loader's format."""
+    directory.mkdir(parents=True, exist_ok=True)
+    course_meta = {
+        "slug": course.slug, "title": course.title, "tagline": course.tagline,
+        "description": course.description, "issuer_name": course.issuer_name,
+    }
+    (directory / "course.yaml").write_text(
+        yaml.safe_dump(course_meta, sort_keys=False, allow_unicode=True, width=110), encoding="utf-8"
+    )
+    written = []
+    modules = Module.objects.filter(course=course).select_related("lesson").order_by("order")
+    for module in modules:
+        source = module_source_from_db(module)
+        matches = list(directory.glob(f"*-{source.slug}.md"))
+        path = matches[0] if matches else directory / f"{module.order:02d}-{source.slug}.md"
+        path.write_text(format_module_file(source), encoding="utf-8")
+        written.append(path)
+    return written

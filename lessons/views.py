@@ -1,0 +1,28 @@
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from experiments.panels import expand_experiment_panels
+
+from . import selectors
+from .services import ensure_rendered
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "lessons/home.html", {"courses": selectors.catalog()})
+
+
+def course_detail(request: HttpRequest, course_slug: str) -> HttpResponse:
+    course = selectors.get_course(course_slug)
+    modules = list(selectors.published_modules(course))
+    return render(
+        request,
+        "lessons/course_detail.html",
+        {"course": course, "modules": modules, "total_minutes": sum(m.lesson.reading_minutes for m in modules)},
+    )
+
+
+def lesson_detail(request: HttpRequest, course_slug: str, lesson_slug: str) -> HttpResponse:
+    page = selectors.lesson_page(course_slug=course_slug, lesson_slug=lesson_slug)
+    ensure_rendered(page.lesson)
+    body_html = expand_experiment_panels(page.lesson.html, request=request)
+    return render(request, "lessons/lesson_detail.html", {"page": page, "body_html": body_html})
