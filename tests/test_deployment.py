@@ -1,0 +1,73 @@
+"""The deployment as data: docker-compose.yml, .env.example and the production settings agree."""
+import os
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+SETTINGS_SOURCE = "\n".join(p.read_text() for p in (REPO / "config" / "settings").glob("*.py"))
+PROD_ENV = {
+    "SECRET_KEY": secrets.token_urlsafe(60),
+    "ALLOWED_HOSTS": "academy.example.org",
+    "DATABASE_URL": "sqlite:////tmp/academy-deploy-check.db",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "SITE_URL": "https://academy.example.org",
+}
+
+
+def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_compose_describes_every_service_with_a_healthcheck():
+    services = COMPOSE["services"]
+    assert {"web", "worker", "gpu-worker", "beat", "redis", "postgres"} <= set(services)
+    for name, service in services.items():
+        assert "healthcheck" in service, f"{name} has no healthcheck"
+    assert "pgdata" in COMPOSE["volumes"]
+
+
+def test_gpu_worker_reserves_an_nvidia_device_and_consumes_only_the_gpu_queue_one_at_a_time():
+    gpu = COMPOSE["services"]["gpu-worker"]
+    devices = gpu["deploy"]["resources"]["reservations"]["devices"]
+    assert devices[0]["driver"] == "nvidia"
+    assert "-Q gpu" in gpu["command"] and "-c 1" in gpu["command"]
+
+
+def test_every_variable_in_env_example_and_compose_is_read_by_the_settings():
+    example = (REPO / ".env.example").read_text()
+    names = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", example, flags=re.M))
+    for service in COMPOSE["services"].values():
+        names |= set((service.get("environment") or {}).keys())
+    compose_only = {"POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD", "WEB_WORKERS", "DJANGO_SETTINGS_MODULE"}
+    for name in sorted(names - compose_only):
+        assert f'"{name}"' in SETTINGS_SOURCE, f"{name} is documented but no setting reads it"
+
+
+def test_dockerfile_runs_the_same_commands_as_make():
+    dockerfile = (REPO / "Dockerfile").read_text()
+    makefile = (REPO / "Makefile").read_text()
+    assert "-r requirements.txt" in dockerfile and "-r requirements.txt" in makefile
+    assert "USER academy" in dockerfile
+    assert "collectstatic" in dockerfile
+    assert "load_course content/transformers-architecture" in COMPOSE["services"]["web"]["command"]
+    assert "migrate" in COMPOSE["services"]["web"]["command"]
+
+
+def test_production_settings_refuse_to_start_without_their_variables():
+    env = {k: v for k, v in os.environ.items() if k not in PROD_ENV}
+    result = manage("check", env={**env, "DJANGO_SETTINGS_MODULE": "config.settings.prod"})
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr and "SITE_URL" in result.stderr
+
+
+def test_production_settings_pass_the_deploy_checklist():
+    env = {**os.environ, **PROD_ENV, "DJANGO_SETTINGS_MODULE": "config.settings.prod"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
