@@ -54,11 +54,16 @@ def extract_blocks(markdown: str) -> tuple[list[CodeBlock], int]:
             continue
         block = CodeBlock(code=token.content, line=(token.map or [0])[0] + 1)
         following = fences[index + 1] if index + 1 < len(fences) else None
-        if following is not None and following.info.split()[:1] == ["output"]:
-            # Only an output fence that directly follows this block (nothing but blank lines between).
-            if token.map and following.map and following.map[0] - token.map[1] <= 1:
-                block.expected_output = following.content
-                block.approx = "approx" in following.info.split()[1:]
+        # Only an output fence that directly follows this block (nothing but blank lines between).
+        if (
+            following is not None
+            and following.info.split()[:1] == ["output"]
+            and token.map
+            and following.map
+            and following.map[0] - token.map[1] <= 1
+        ):
+            block.expected_output = following.content
+            block.approx = "approx" in following.info.split()[1:]
         blocks.append(block)
     return blocks, skipped
 

@@ -1,4 +1,4 @@
-def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ANN001
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
     from tests.lessons.test_code_blocks import EXECUTED
 
     if not EXECUTED:
