@@ -25,3 +25,5 @@ else:
 CELERY_BROKER_URL = "memory://"
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 CELERY_RESULT_BACKEND = "cache+memory://"
+
+LOGGING = {**LOGGING, "loggers": {**LOGGING["loggers"], "academy.requests": {"level": "WARNING"}}}
