@@ -150,6 +150,13 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # plotly.js straight from the installed plotly package (vendor/plotly/plotly.min.js): never a CDN, and no
+    # 4.8 MB copy in git.
+    "experiments.staticfiles.PlotlyFinder",
+]
 # Serve from the app folders too, so a checkout works without collectstatic; prod runs collectstatic.
 WHITENOISE_USE_FINDERS = True
 MEDIA_URL = "/media/"
@@ -194,7 +201,29 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_ROUTES = {"experiments.*": {"queue": "gpu"}}
+CELERY_TASK_ROUTES = {
+    # Exact names win over patterns: the reaper is light and must not wait behind a benchmark on "gpu".
+    "experiments.reap_overdue_runs": {"queue": "celery"},
+    "experiments.*": {"queue": "gpu"},
+}
+CELERY_BEAT_SCHEDULE = {
+    "reap-overdue-experiment-runs": {"task": "experiments.reap_overdue_runs", "schedule": 60.0},
+}
+
+# --- Live experiments (experiments/) ------------------------------------------------------------------
+# A run past its soft limit is stopped and marked failed; the hard limit kills the worker child if the soft
+# one could not interrupt it. Both must stay below the broker's visibility_timeout (3600 s).
+EXPERIMENTS_SOFT_TIME_LIMIT_S = int(os.environ.get("EXPERIMENTS_SOFT_TIME_LIMIT_S", "600"))
+EXPERIMENTS_HARD_TIME_LIMIT_S = int(os.environ.get("EXPERIMENTS_HARD_TIME_LIMIT_S", "660"))
+# A queued run that no worker starts within this long is marked failed (no worker, or a long backlog).
+EXPERIMENTS_QUEUE_TIMEOUT_S = int(os.environ.get("EXPERIMENTS_QUEUE_TIMEOUT_S", "1800"))
+# At most this many runs queued or running at once; beyond it a request gets 429.
+EXPERIMENTS_MAX_ACTIVE_RUNS = int(os.environ.get("EXPERIMENTS_MAX_ACTIVE_RUNS", "20"))
+# A request with the same params as a successful run on the same device class this recent gets that run.
+EXPERIMENTS_REUSE_WINDOW_S = int(os.environ.get("EXPERIMENTS_REUSE_WINDOW_S", str(24 * 3600)))
+# "cpu" or "cuda": the worker's device class, for the panel's defaults and bounds. "auto": the class the most
+# recent run actually ran on ("cpu" before any run), so the web process never initialises CUDA.
+EXPERIMENTS_DEVICE_CLASS = os.environ.get("EXPERIMENTS_DEVICE_CLASS", "auto")
 
 
 def ensure_var_dirs() -> None:

@@ -1,0 +1,143 @@
+"""The Django side's only door into ``experiments/bench`` (plain PyTorch).
+
+Every function imports the bench registry lazily: importing it imports torch (~2-3 s, a few hundred MB), which a
+web process should pay only when a page actually shows an experiment, and which the Celery worker's parent
+process must not pay at all (it forks the pool children; they import torch when their first run starts).
+Nothing here touches ``torch.cuda`` except :func:`detect_device_class`, which only the worker calls, so the web
+process and the worker's parent never initialise CUDA.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+
+class UnknownExperimentError(LookupError):
+    """No experiment of that name exists."""
+
+
+class InvalidParamsError(ValueError):
+    """Parameters rejected by the experiment's declaration; ``errors`` maps a field to a readable message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{name}: {message}" for name, message in self.errors.items()))
+
+
+@dataclass(frozen=True)
+class ExperimentInfo:
+    name: str
+    title: str
+    description: str
+
+
+def _registry():
+    from experiments.bench import registry
+
+    return registry
+
+
+@lru_cache(maxsize=1)
+def experiment_names() -> tuple[str, ...]:
+    return tuple(_registry().EXPERIMENTS)
+
+
+def get_info(name: str) -> ExperimentInfo:
+    registry = _registry()
+    experiment = registry.EXPERIMENTS.get(name)
+    if experiment is None:
+        raise UnknownExperimentError(name)
+    return ExperimentInfo(name=experiment.name, title=experiment.title, description=experiment.description)
+
+
+@lru_cache(maxsize=32)
+def _schema(name: str, device_class: str) -> tuple[dict[str, Any], ...]:
+    return tuple(_registry().param_schema(name, device_class))
+
+
+def param_schema(name: str, device_class: str) -> list[dict[str, Any]]:
+    """Form-ready description of every parameter (name, type, default, min, max, choices, help)."""
+    if name not in experiment_names():
+        raise UnknownExperimentError(name)
+    return [dict(field) for field in _schema(name, device_class)]
+
+
+def default_params(name: str, device_class: str) -> dict[str, Any]:
+    return {field["name"]: field["default"] for field in param_schema(name, device_class)}
+
+
+def validate_params(name: str, params: Any, device_class: str) -> dict[str, Any]:
+    """Check ``params`` against the experiment's bounds for ``device_class``; return them complete, as JSON.
+
+    Raises :class:`UnknownExperimentError` or :class:`InvalidParamsError` (every problem at once).
+    """
+    if name not in experiment_names():
+        raise UnknownExperimentError(name)
+    if not isinstance(params, dict):
+        raise InvalidParamsError({"params": "must be a JSON object of parameter names to values"})
+    registry = _registry()
+    try:
+        config = registry.validate_params(name, params, device_class)
+    except registry.ParamError as exc:
+        raise InvalidParamsError(exc.errors) from None
+    return json_safe(config_as_dict(config))
+
+
+def config_as_dict(config: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return dataclasses.asdict(config)
+
+
+def params_hash(name: str, params: dict[str, Any]) -> str:
+    """Identity of a run's workload: equal validated params give equal hashes, whatever the key order."""
+    canonical = json.dumps({"experiment": name, "params": params}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def json_safe(value: Any) -> Any:
+    """Plain JSON for any database: tuples and numpy values become Python ones, NaN and infinities ``None``.
+
+    PostgreSQL's jsonb rejects NaN, and a benchmark can produce one (a ratio over a zero time, a failed fit).
+    """
+    if isinstance(value, dict):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    tolist = getattr(value, "tolist", None)  # numpy arrays and scalars, torch tensors
+    if callable(tolist):
+        return json_safe(tolist())
+    return str(value)
+
+
+def figure_json(name: str, result: dict[str, Any]) -> dict[str, Any]:
+    """The experiment's Plotly figure for ``result``, as plain JSON (numpy arrays encoded by plotly's encoder)."""
+    import plotly.utils
+
+    figure = _registry().get_experiment(name).figure(result)
+    if hasattr(figure, "to_plotly_json"):
+        figure = figure.to_plotly_json()
+    return json_safe(json.loads(json.dumps(figure, cls=plotly.utils.PlotlyJSONEncoder)))
+
+
+def execute(name: str, params: dict[str, Any], device_class: str, progress) -> dict[str, Any]:
+    """Run the experiment (worker only). Re-validates ``params`` for the worker's actual device class."""
+    registry = _registry()
+    try:
+        config = registry.validate_params(name, params, device_class)
+    except registry.ParamError as exc:
+        raise InvalidParamsError(exc.errors) from None
+    return json_safe(registry.get_experiment(name).run(config, progress))
+
+
+def detect_device_class() -> str:
+    """``"cuda"`` or ``"cpu"`` for this process. Initialises CUDA: call it only inside a worker's task."""
+    return _registry().detect_device_class()

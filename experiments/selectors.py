@@ -1,0 +1,91 @@
+"""Reads of experiment runs for the API, the lesson panels and the submission rules."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from .models import ExperimentRun
+
+Status = ExperimentRun.Status
+
+
+def active_runs() -> QuerySet[ExperimentRun]:
+    return ExperimentRun.objects.filter(status__in=ExperimentRun.ACTIVE_STATUSES)
+
+
+def latest_successful_run(experiment: str) -> ExperimentRun | None:
+    return (
+        ExperimentRun.objects.filter(experiment=experiment, status=Status.SUCCEEDED)
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+
+
+def active_run_of(user, *, experiment: str | None = None) -> ExperimentRun | None:
+    """The user's queued or running run (there is at most one), optionally only for ``experiment``."""
+    if user is None or not user.is_authenticated:
+        return None
+    runs = active_runs().filter(started_by=user)
+    if experiment is not None:
+        runs = runs.filter(experiment=experiment)
+    return runs.order_by("-created_at").first()
+
+
+def reusable_run(*, experiment: str, params_hash: str, device_class: str) -> ExperimentRun | None:
+    """A run that already answers this request: an identical one in progress, or one that succeeded recently.
+
+    Equal ``params_hash`` means equal experiment and validated params; the device class must match too, since
+    the same params measure something else on a GPU.
+    """
+    same = ExperimentRun.objects.filter(experiment=experiment, params_hash=params_hash, device_class=device_class)
+    window_start = timezone.now() - timedelta(seconds=settings.EXPERIMENTS_REUSE_WINDOW_S)
+    succeeded = same.filter(status=Status.SUCCEEDED, finished_at__gte=window_start).order_by("-finished_at").first()
+    if succeeded is not None:
+        return succeeded
+    return same.filter(status__in=ExperimentRun.ACTIVE_STATUSES).order_by("created_at").first()
+
+
+def active_run_count() -> int:
+    return active_runs().count()
+
+
+def queue_position(*, status: str, created_at) -> int | None:
+    """1 for the next queued run to start; None when the run is not queued."""
+    if status != Status.QUEUED:
+        return None
+    return ExperimentRun.objects.filter(status=Status.QUEUED, created_at__lt=created_at).count() + 1
+
+
+def expected_device_class() -> str:
+    """The device class a new run will most likely get: the configured one, else the last run's actual one.
+
+    The web process cannot ask the worker's hardware, and probing CUDA here would initialise it in a process
+    that must not; the last run records what a worker really used. Before any run: "cpu", whose smaller
+    bounds a GPU worker accepts as well.
+    """
+    configured = settings.EXPERIMENTS_DEVICE_CLASS
+    if configured in ExperimentRun.DeviceClass.values:
+        return configured
+    last = (
+        ExperimentRun.objects.filter(started_at__isnull=False)  # a worker set device_class to its own on start
+        .order_by("-started_at")
+        .values_list("device_class", flat=True)
+        .first()
+    )
+    return last or ExperimentRun.DeviceClass.CPU
+
+
+def run_for_detail(run_id: int) -> ExperimentRun | None:
+    return ExperimentRun.objects.filter(pk=run_id).first()
+
+
+def run_version(run_id: int) -> dict | None:
+    """The few columns that decide whether a polling client's copy is current (no result or figure JSON)."""
+    return (
+        ExperimentRun.objects.filter(pk=run_id)
+        .values("pk", "status", "updated_at", "deadline", "created_at")
+        .first()
+    )

@@ -1,0 +1,82 @@
+"""Celery tasks for live experiments. Thin: the work is in ``runner`` and ``services``.
+
+``run_experiment`` is routed to the "gpu" queue (settings: ``experiments.*``); start benchmark workers with
+``-c 1`` so two benchmarks never share a device. ``acks_late`` + ``reject_on_worker_lost``: a message is
+acknowledged only when the run is over, so a crashed worker's run is redelivered, and ``services.claim_run``
+then fails it instead of running it again. This module must not import torch: the worker's parent process
+imports it, and only the pool children may (they initialise CUDA after the fork).
+"""
+from __future__ import annotations
+
+import logging
+
+from billiard.exceptions import WorkerLostError
+from celery import shared_task
+from celery.worker import state as worker_state
+from celery.worker.request import Request
+from django.conf import settings
+from django.db import connection
+
+from . import runner, services
+
+logger = logging.getLogger(__name__)
+
+
+def _run_id_of(request: Request) -> int | None:
+    try:
+        return int(request.args[0])
+    except (IndexError, TypeError, ValueError):
+        return None
+
+
+class ExperimentRequest(Request):
+    """Runs in the worker's parent process, which sees what the child cannot report itself: being killed.
+
+    A child killed by the hard time limit or by the kernel (out of memory) never reaches the runner's
+    ``except`` clauses, so the run is failed here, with the reason, the moment the parent notices.
+    """
+
+    def on_timeout(self, soft: bool, timeout: float) -> None:
+        super().on_timeout(soft, timeout)
+        if not soft:
+            self._fail(
+                f"Stopped after {timeout:g} s: the run exceeded this server's hard time limit and its worker "
+                "process was killed. Try smaller sizes."
+            )
+
+    def on_failure(self, exc_info, send_failed_event: bool = True, return_ok: bool = False) -> None:
+        if isinstance(exc_info.exception, WorkerLostError):
+            self._fail(services.INTERRUPTED_MESSAGE if worker_state.should_terminate else services.WORKER_LOST_MESSAGE)
+        super().on_failure(exc_info, send_failed_event=send_failed_event, return_ok=return_ok)
+
+    def _fail(self, reason: str) -> None:
+        run_id = _run_id_of(self)
+        if run_id is None:
+            return
+        try:
+            if services.fail_run(run_id=run_id, reason=reason):
+                logger.warning("experiment run %s failed in the worker's parent: %s", run_id, reason)
+        except Exception:  # noqa: BLE001 - never let bookkeeping crash the worker's main process
+            logger.exception("could not mark experiment run %s failed", run_id)
+        finally:
+            connection.close()  # the parent forks new children; keep no idle connection around
+
+
+@shared_task(
+    name="experiments.run_experiment",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.EXPERIMENTS_SOFT_TIME_LIMIT_S,
+    time_limit=settings.EXPERIMENTS_HARD_TIME_LIMIT_S,
+    ignore_result=True,
+    Request=ExperimentRequest,
+)
+def run_experiment(run_id: int) -> str:
+    """Run one queued ExperimentRun; a redelivery of a finished run does nothing."""
+    return runner.execute_run(run_id=run_id)
+
+
+@shared_task(name="experiments.reap_overdue_runs", ignore_result=True)
+def reap_overdue_runs() -> int:
+    """Periodic (celery beat): fail runs nobody finished by their deadline. The run API checks on read too."""
+    return services.reap_overdue_runs()
