@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from lessons.models import Module
 
@@ -22,6 +24,10 @@ class Quiz(models.Model):
 
     def __str__(self) -> str:
         return f"Quiz: {self.module.title}"
+
+    def passes(self, *, score: int, total: int) -> bool:
+        """Whether ``score`` right answers out of ``total`` reach the pass mark (80% of 5 is 4)."""
+        return total > 0 and score * 100 >= self.pass_mark * total
 
 
 class Question(models.Model):
@@ -51,3 +57,85 @@ class Choice(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class Attempt(models.Model):
+    """One sitting of a quiz by a learner.
+
+    Created (open) when the quiz form is shown, so the shuffled choice order survives a reload; sealed exactly
+    once by ``services.submit_attempt``. ``layout`` is the order the learner saw and the opaque per-attempt
+    tokens the form uses instead of choice ids: ``[{"question": id, "choices": [{"token": t, "choice": id}]}]``.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quiz_attempts")
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="attempts")
+    layout = models.JSONField(default=list, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    score = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Right answers.")
+    total = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Questions graded.")
+    pass_mark = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Pass mark (%) when graded.")
+    passed = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # At most one open attempt per learner and quiz: two tabs share it, so they cannot both count.
+            models.UniqueConstraint(
+                fields=["user", "quiz"], condition=Q(submitted_at__isnull=True), name="one_open_attempt_per_quiz"
+            )
+        ]
+        indexes = [models.Index(fields=["user", "quiz", "submitted_at"])]
+
+    def __str__(self) -> str:
+        if self.submitted_at is None:
+            return f"{self.user} · {self.quiz} · open"
+        return f"{self.user} · {self.quiz} · {self.score}/{self.total}"
+
+    @property
+    def is_sealed(self) -> bool:
+        return self.submitted_at is not None
+
+    @property
+    def needed_to_pass(self) -> int | None:
+        """Right answers the pass mark asked for (4 of 5 at 80%)."""
+        if self.total is None or self.pass_mark is None:
+            return None
+        return -(-self.pass_mark * self.total // 100)
+
+
+class Answer(models.Model):
+    """The choice a learner picked for one question of a sealed attempt, graded when sealed."""
+
+    attempt = models.ForeignKey(Attempt, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+    choice = models.ForeignKey(Choice, on_delete=models.SET_NULL, null=True, related_name="+")
+    is_correct = models.BooleanField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["attempt", "question"], name="one_answer_per_question")]
+
+    def __str__(self) -> str:
+        return f"{self.attempt_id}: {self.question_id} -> {self.choice_id}"
+
+
+class ModuleProgress(models.Model):
+    """A learner's standing in one module, kept up to date by the services (read by ``selectors``)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="module_progress")
+    module = models.ForeignKey(Module, on_delete=models.CASCADE, related_name="progress_records")
+    read_at = models.DateTimeField(null=True, blank=True, help_text="First time the learner opened the lesson.")
+    completed_at = models.DateTimeField(
+        null=True, blank=True, help_text="First pass of the module's quiz; a later failed retake keeps it."
+    )
+    attempts = models.PositiveIntegerField(default=0, help_text="Submitted quiz attempts.")
+    best_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    best_total = models.PositiveSmallIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "module progress"
+        constraints = [models.UniqueConstraint(fields=["user", "module"], name="one_progress_per_module")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.module}"

@@ -1,0 +1,200 @@
+"""Reads for quiz pages, lesson/course status and the dashboard.
+
+``course_progress`` is the one place progress is computed, so the course page, the lesson pages, the quiz
+result and the dashboard can never disagree.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Prefetch
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import User
+from lessons.models import Course, Lesson, Module
+from lessons.selectors import published_modules
+
+from .models import Attempt, Choice, ModuleProgress, Question, Quiz
+
+NOT_STARTED, READ, COMPLETED = "not-started", "read", "completed"
+STATE_LABELS = {NOT_STARTED: "Not started", READ: "Read", COMPLETED: "Completed"}
+
+
+@dataclass(frozen=True)
+class ModuleStatus:
+    module: Module
+    has_quiz: bool
+    read: bool = False
+    completed: bool = False
+    attempts: int = 0
+    best_score: int | None = None
+    best_total: int | None = None
+
+    @property
+    def state(self) -> str:
+        if self.completed:
+            return COMPLETED
+        return READ if self.read else NOT_STARTED
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS[self.state]
+
+    @property
+    def best(self) -> str:
+        """The best score as learners read it, e.g. "4/5" (empty before the first attempt)."""
+        return f"{self.best_score}/{self.best_total}" if self.best_total else ""
+
+    @property
+    def missing(self) -> str:
+        """What this module still lacks for the certificate, in words ("" when completed)."""
+        if self.completed:
+            return ""
+        name = f"module {self.module.order}: {self.module.title}"
+        if not self.has_quiz:
+            return f"Wait for the quiz of {name} to be published"
+        return f"Pass the quiz of {name}"
+
+
+@dataclass(frozen=True)
+class CourseProgress:
+    course: Course
+    modules: list[ModuleStatus] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.modules)
+
+    @property
+    def done(self) -> int:
+        return sum(status.completed for status in self.modules)
+
+    @property
+    def is_complete(self) -> bool:
+        return self.total > 0 and self.done == self.total
+
+    @property
+    def started(self) -> bool:
+        return any(status.read or status.attempts for status in self.modules)
+
+    @property
+    def missing(self) -> list[str]:
+        return [status.missing for status in self.modules if not status.completed]
+
+    @property
+    def summary(self) -> str:
+        return f"{self.done} of {self.total} modules done"
+
+    def status_for(self, module: Module) -> ModuleStatus | None:
+        return next((status for status in self.modules if status.module.pk == module.pk), None)
+
+
+def _has_published_quiz(module: Module) -> bool:
+    quiz = getattr(module, "quiz", None)  # select_related by published_modules, so no query here
+    return quiz is not None and quiz.published
+
+
+def course_progress(
+    *, user: User | AnonymousUser, course: Course, modules: Sequence[Module] | None = None
+) -> CourseProgress:
+    """Every published module's status for ``user``.
+
+    ``modules`` lets a page pass the list it already loaded (from ``lessons.selectors.published_modules``,
+    which brings each module's quiz along); then an anonymous visitor costs no query at all and a signed-in
+    learner one.
+    """
+    modules = list(published_modules(course)) if modules is None else list(modules)
+    records: dict[int, ModuleProgress] = {}
+    if user.is_authenticated and modules:
+        records = {
+            record.module_id: record
+            for record in ModuleProgress.objects.filter(user=user, module_id__in=[m.pk for m in modules])
+        }
+    statuses = []
+    for module in modules:
+        record = records.get(module.pk)
+        if record is None:
+            statuses.append(ModuleStatus(module=module, has_quiz=_has_published_quiz(module)))
+            continue
+        statuses.append(
+            ModuleStatus(
+                module=module,
+                has_quiz=_has_published_quiz(module),
+                read=record.read_at is not None,
+                completed=record.completed_at is not None,
+                attempts=record.attempts,
+                best_score=record.best_score,
+                best_total=record.best_total,
+            )
+        )
+    return CourseProgress(course=course, modules=statuses)
+
+
+@dataclass
+class QuizPage:
+    quiz: Quiz
+    module: Module
+    lesson: Lesson
+    course: Course
+    questions: list[Question]
+
+    @property
+    def question_count(self) -> int:
+        return len(self.questions)
+
+
+def quiz_page(*, course_slug: str, lesson_slug: str, with_questions: bool = True) -> QuizPage:
+    """A published quiz with its questions and choices (three queries, whatever the number of questions)."""
+    try:
+        quiz = Quiz.objects.select_related("module__course", "module__lesson").get(
+            published=True,
+            module__published=True,
+            module__course__slug=course_slug,
+            module__lesson__slug=lesson_slug,
+        )
+    except Quiz.DoesNotExist as exc:
+        raise Http404("This lesson has no quiz") from exc
+    questions: list[Question] = []
+    if with_questions:
+        questions = list(
+            quiz.questions.order_by("order", "id").prefetch_related(
+                Prefetch("choices", queryset=Choice.objects.order_by("order", "id"))
+            )
+        )
+    module = quiz.module
+    return QuizPage(quiz=quiz, module=module, lesson=module.lesson, course=module.course, questions=questions)
+
+
+def question_count(quiz: Quiz) -> int:
+    return quiz.questions.count()
+
+
+def open_attempt_for(*, user: User, quiz: Quiz) -> Attempt | None:
+    return Attempt.objects.filter(user=user, quiz=quiz, submitted_at__isnull=True).first()
+
+
+def last_sealed_attempt(*, user: User, quiz: Quiz) -> Attempt | None:
+    return Attempt.objects.filter(user=user, quiz=quiz, submitted_at__isnull=False).order_by("-submitted_at").first()
+
+
+def retake_allowed_at(*, quiz: Quiz, last_attempt: Attempt | None) -> datetime | None:
+    """When a learner in a cool-off may retake (None: they may now). Only a failed attempt starts a cool-off."""
+    if not quiz.cooloff_minutes or last_attempt is None or last_attempt.passed or last_attempt.submitted_at is None:
+        return None
+    allowed_at = last_attempt.submitted_at + timedelta(minutes=quiz.cooloff_minutes)
+    return allowed_at if allowed_at > timezone.now() else None
+
+
+def sealed_attempt(*, user: User, quiz: Quiz, attempt_id: int) -> Attempt:
+    """The learner's own submitted attempt of this quiz, with its answers; 404 for anyone else's."""
+    try:
+        return (
+            Attempt.objects.prefetch_related("answers")
+            .get(pk=attempt_id, user=user, quiz=quiz, submitted_at__isnull=False)
+        )
+    except Attempt.DoesNotExist as exc:
+        raise Http404("No such attempt") from exc

@@ -1,0 +1,224 @@
+"""Writes for quizzes and progress: opening and sealing attempts, recording reads.
+
+An attempt is opened when the quiz form is shown (that is where its shuffled choice order and its opaque choice
+tokens are fixed) and sealed once by ``submit_attempt``: the row is locked with ``select_for_update`` and sealed
+with a conditional UPDATE (``WHERE submitted_at IS NULL``), so a double click, a second tab or a replayed POST
+can never record a second result.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.http import QueryDict
+from django.utils import timezone
+
+from accounts.models import User
+from lessons.models import Module
+
+from . import selectors
+from .models import Answer, Attempt, ModuleProgress, Question, Quiz
+from .signals import course_completed
+
+logger = logging.getLogger(__name__)
+
+FIELD_PREFIX = "question-"
+_shuffler = random.SystemRandom()
+
+
+def field_name(question: Question) -> str:
+    return f"{FIELD_PREFIX}{question.pk}"
+
+
+# --- Layout: the per-attempt order and tokens -----------------------------------------------------------
+
+def build_layout(questions: Sequence[Question]) -> list[dict]:
+    """Shuffle each question's choices and give each an opaque token, so the form carries no choice ids."""
+    layout = []
+    used: set[str] = set()
+    for question in questions:
+        choices = list(question.choices.all())
+        _shuffler.shuffle(choices)
+        entries = []
+        for choice in choices:
+            token = secrets.token_urlsafe(6)
+            while token in used:
+                token = secrets.token_urlsafe(6)
+            used.add(token)
+            entries.append({"token": token, "choice": choice.pk})
+        layout.append({"question": question.pk, "choices": entries})
+    return layout
+
+
+def layout_matches(layout: list[dict], questions: Sequence[Question]) -> bool:
+    """False when the quiz was edited (questions or choices added or removed) since the layout was made."""
+    current = [(q.pk, sorted(c.pk for c in q.choices.all())) for q in questions]
+    stored = [(entry["question"], sorted(c["choice"] for c in entry["choices"])) for entry in layout]
+    return current == stored
+
+
+def tokens_by_question(layout: list[dict]) -> dict[int, dict[str, int]]:
+    return {entry["question"]: {c["token"]: c["choice"] for c in entry["choices"]} for entry in layout}
+
+
+def start_attempt(*, user: User, quiz: Quiz, questions: Sequence[Question]) -> Attempt:
+    """The learner's open attempt of ``quiz`` (created on first show; reused by a reload or a second tab)."""
+    attempt = selectors.open_attempt_for(user=user, quiz=quiz)
+    if attempt is not None:
+        if not layout_matches(attempt.layout, questions):
+            refresh_layout(attempt=attempt, questions=questions)
+        return attempt
+    try:
+        with transaction.atomic():
+            return Attempt.objects.create(user=user, quiz=quiz, layout=build_layout(questions))
+    except IntegrityError:
+        # Another request opened it a moment ago (the partial unique constraint allows one open attempt).
+        return Attempt.objects.get(user=user, quiz=quiz, submitted_at__isnull=True)
+
+
+def refresh_layout(*, attempt: Attempt, questions: Sequence[Question]) -> None:
+    attempt.layout = build_layout(questions)
+    Attempt.objects.filter(pk=attempt.pk, submitted_at__isnull=True).update(layout=attempt.layout)
+
+
+# --- Reading a submitted form ---------------------------------------------------------------------------
+
+class ForgedSubmission(ValueError):
+    """The POST could not have come from the quiz form the learner was shown (answered with a 400)."""
+
+
+@dataclass
+class SubmittedAnswers:
+    choices: dict[int, int]  # question id -> choice id
+    tokens: dict[int, str]  # question id -> token, to re-check the radios when the form comes back
+    missing: list[int]  # question ids left unanswered
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+def read_answers(*, attempt: Attempt, questions: Sequence[Question], data: QueryDict) -> SubmittedAnswers:
+    """Map the form's tokens back to choices. Raises ``ForgedSubmission`` for anything the form cannot send."""
+    layout = tokens_by_question(attempt.layout)
+    token_owner = {token: question_id for question_id, tokens in layout.items() for token in tokens}
+    question_ids = {question.pk for question in questions}
+    choices: dict[int, int] = {}
+    tokens: dict[int, str] = {}
+    for key in data:
+        if not key.startswith(FIELD_PREFIX):
+            continue
+        raw_id = key.removeprefix(FIELD_PREFIX)
+        if not raw_id.isdigit() or int(raw_id) not in question_ids or int(raw_id) not in layout:
+            raise ForgedSubmission("The answers name a question that is not part of this quiz.")
+        values = data.getlist(key)
+        if len(values) != 1:
+            raise ForgedSubmission("A question was answered more than once; each question takes one answer.")
+        question_id, token = int(raw_id), values[0]
+        if token not in layout[question_id]:
+            if token in token_owner:
+                raise ForgedSubmission("An answer was sent for a question it does not belong to.")
+            raise ForgedSubmission("An answer is not one of the choices offered for its question.")
+        choices[question_id] = layout[question_id][token]
+        tokens[question_id] = token
+    missing = [question.pk for question in questions if question.pk not in choices]
+    return SubmittedAnswers(choices=choices, tokens=tokens, missing=missing)
+
+
+# --- Sealing --------------------------------------------------------------------------------------------
+
+@dataclass
+class SubmitResult:
+    attempt: Attempt
+    recorded: bool  # False: the attempt had already been sealed (double submit); nothing was recorded
+    course_complete: bool = False
+    newly_completed_course: bool = False
+
+
+def submit_attempt(
+    *, user: User, attempt: Attempt, questions: Sequence[Question], answers: Mapping[int, int]
+) -> SubmitResult:
+    """Grade and seal ``attempt`` once. ``answers`` maps every question id to a choice id of that question.
+
+    A constant number of queries whatever the number of questions. When the pass leaves the whole course
+    completed, ``signals.course_completed`` is sent after the commit (see that module for the contract).
+    """
+    if attempt.user_id != user.pk:
+        raise ValueError("An attempt can only be submitted by its own learner.")
+    choices_by_id = {choice.pk: choice for question in questions for choice in question.choices.all()}
+    graded = []
+    for question in questions:
+        choice = choices_by_id.get(answers.get(question.pk, -1))
+        if choice is None or choice.question_id != question.pk:
+            raise ValueError(f"Question {question.pk} has no valid answer.")
+        graded.append((question, choice))
+    quiz = attempt.quiz
+    score, total = sum(choice.is_correct for _, choice in graded), len(graded)
+    passed = quiz.passes(score=score, total=total)
+
+    with transaction.atomic():
+        locked = Attempt.objects.select_for_update().get(pk=attempt.pk)
+        if locked.submitted_at is not None:
+            return SubmitResult(attempt=locked, recorded=False)
+        now = timezone.now()
+        fields = {"submitted_at": now, "score": score, "total": total, "pass_mark": quiz.pass_mark, "passed": passed}
+        # The conditional UPDATE is the seal itself: even without row locks only one request can match it.
+        if not Attempt.objects.filter(pk=attempt.pk, submitted_at__isnull=True).update(**fields):
+            return SubmitResult(attempt=Attempt.objects.get(pk=attempt.pk), recorded=False)
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        Answer.objects.bulk_create(
+            [Answer(attempt=locked, question=q, choice=c, is_correct=c.is_correct) for q, c in graded]
+        )
+        newly_completed_module = _record_result(
+            user=user, module_id=quiz.module_id, score=score, total=total, passed=passed, when=now
+        )
+
+    result = SubmitResult(attempt=locked, recorded=True)
+    if passed:
+        progress = selectors.course_progress(user=user, course=quiz.module.course)
+        result.course_complete = progress.is_complete
+        result.newly_completed_course = progress.is_complete and newly_completed_module
+        if progress.is_complete:
+            _announce_course_completed(user=user, attempt=locked, newly_completed=result.newly_completed_course)
+    return result
+
+
+def _record_result(*, user: User, module_id: int, score: int, total: int, passed: bool, when) -> bool:
+    """Update the module's progress row; True when this pass completed the module for the first time."""
+    progress, _ = ModuleProgress.objects.select_for_update().get_or_create(user=user, module_id=module_id)
+    progress.attempts += 1
+    newly_completed = passed and progress.completed_at is None
+    if newly_completed:
+        progress.completed_at = when
+    best_better = progress.best_total is None or score * progress.best_total > (progress.best_score or 0) * total
+    if best_better:
+        progress.best_score, progress.best_total = score, total
+    progress.save()
+    return newly_completed
+
+
+def _announce_course_completed(*, user: User, attempt: Attempt, newly_completed: bool) -> None:
+    responses = course_completed.send_robust(
+        sender=Attempt, user=user, course=attempt.quiz.module.course, attempt=attempt,
+        newly_completed=newly_completed,
+    )
+    for receiver, response in responses:
+        if isinstance(response, Exception):
+            logger.error(
+                "course_completed receiver %r failed for user %s", receiver, user.pk, exc_info=response
+            )
+
+
+# --- Reading ---------------------------------------------------------------------------------------------
+
+def record_lesson_read(*, user: User, module: Module) -> None:
+    """Mark the module as read the first time the learner opens its lesson (one query on later visits)."""
+    now = timezone.now()
+    progress, created = ModuleProgress.objects.get_or_create(user=user, module=module, defaults={"read_at": now})
+    if not created and progress.read_at is None:
+        ModuleProgress.objects.filter(pk=progress.pk, read_at__isnull=True).update(read_at=now)
