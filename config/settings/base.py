@@ -176,6 +176,22 @@ CACHES = {
     }
 }
 
+# --- Certificates -------------------------------------------------------------------------------------
+# The Ed25519 key that signs Open Badges credentials: a private JWK (JSON) in CERTIFICATE_SIGNING_KEY, or else
+# the file at CERTIFICATE_SIGNING_KEY_PATH, generated on first use. Production should set one and back it up:
+# a new key invalidates every signature made with the old one.
+CERTIFICATE_SIGNING_KEY = os.environ.get("CERTIFICATE_SIGNING_KEY", "")
+CERTIFICATE_SIGNING_KEY_PATH = Path(
+    os.environ.get("CERTIFICATE_SIGNING_KEY_PATH", VAR_DIR / "certificate-signing-key.json")
+)
+# Where the PDF and share-image fonts are found (Debian: fonts-dejavu-core, fonts-wqy-zenhei).
+CERTIFICATE_FONT_DIRS = env_list(
+    "CERTIFICATE_FONT_DIRS", "/usr/share/fonts/truetype/dejavu,/usr/share/fonts/truetype/wqy"
+)
+CERTIFICATE_PAGE_SIZE = os.environ.get("CERTIFICATE_PAGE_SIZE", "A4")  # A4 or LETTER, always landscape
+# LinkedIn "Add to profile" names the issuer by organization id when set, else by name.
+LINKEDIN_ORGANIZATION_ID = os.environ.get("LINKEDIN_ORGANIZATION_ID", "")
+
 # --- Celery -------------------------------------------------------------------------------------------
 CELERY_DATA_DIR = VAR_DIR / "celery"
 _FS_BROKER_DIRS = {
