@@ -12,7 +12,7 @@ from .models import Course, Lesson, Module
 def published_modules(course: Course) -> QuerySet[Module]:
     return (
         Module.objects.filter(course=course, published=True)
-        .select_related("lesson")
+        .select_related("lesson", "quiz")  # the quiz: progress shows whether each module has one, no extra query
         .defer("lesson__body", "lesson__html", "lesson__toc")
         .order_by("order")
     )

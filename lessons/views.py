@@ -2,6 +2,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from experiments.panels import expand_experiment_panels
+from quizzes.selectors import course_progress
+from quizzes.services import record_lesson_read
 
 from . import selectors
 from .services import ensure_rendered
@@ -14,10 +16,16 @@ def home(request: HttpRequest) -> HttpResponse:
 def course_detail(request: HttpRequest, course_slug: str) -> HttpResponse:
     course = selectors.get_course(course_slug)
     modules = list(selectors.published_modules(course))
+    progress = course_progress(user=request.user, course=course, modules=modules)
     return render(
         request,
         "lessons/course_detail.html",
-        {"course": course, "modules": modules, "total_minutes": sum(m.lesson.reading_minutes for m in modules)},
+        {
+            "course": course,
+            "modules": modules,
+            "total_minutes": sum(m.lesson.reading_minutes for m in modules),
+            "progress": progress,
+        },
     )
 
 
@@ -25,4 +33,9 @@ def lesson_detail(request: HttpRequest, course_slug: str, lesson_slug: str) -> H
     page = selectors.lesson_page(course_slug=course_slug, lesson_slug=lesson_slug)
     ensure_rendered(page.lesson)
     body_html = expand_experiment_panels(page.lesson.html, request=request)
-    return render(request, "lessons/lesson_detail.html", {"page": page, "body_html": body_html})
+    if request.user.is_authenticated:
+        record_lesson_read(user=request.user, module=page.module)
+    progress = course_progress(user=request.user, course=page.course, modules=page.modules)
+    return render(
+        request, "lessons/lesson_detail.html", {"page": page, "body_html": body_html, "progress": progress}
+    )
