@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from certificates import views as certificate_views
 from lessons import views as lesson_views
 
 from .health import healthz
@@ -13,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("experiments/", include("experiments.urls")),
     path("certificates/", include("certificates.urls")),
+    path(".well-known/jwks.json", certificate_views.jwks, name="jwks"),
     path("", include("quizzes.urls")),
     path("about/", TemplateView.as_view(template_name="about.html"), name="about"),
     path("courses/<slug:course_slug>/", lesson_views.course_detail, name="course_detail"),

@@ -1,0 +1,194 @@
+"""Writes for certificates: issue, re-issue after a name correction, revoke, restore.
+
+Issuing is idempotent: the database holds at most one certificate per (user, course) (a unique constraint),
+so two requests that complete the course at the same moment both end up returning the same certificate.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.forms import clean_person_name
+from accounts.models import User
+from lessons.models import Course
+
+from .content import CertificateContent
+from .models import HOLDER_NAME_MAX_LENGTH, Certificate, CertificateEvent
+from .pdf import render_certificate_pdf
+from .progress import module_results, progress_for
+
+logger = logging.getLogger(__name__)
+
+
+class CourseNotCompleted(Exception):
+    """The learner has not completed every module; ``missing`` says what is left, in words."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__("; ".join(missing))
+        self.missing = missing
+
+
+class HolderNameMissing(Exception):
+    """The profile has no name to print; the dashboard asks for one."""
+
+
+class CertificateRevoked(Exception):
+    """A revoked certificate cannot be re-issued by its holder."""
+
+
+def normalize_holder_name(raw: str) -> str:
+    return clean_person_name(raw)[:HOLDER_NAME_MAX_LENGTH].strip()
+
+
+def _pdf_filename(revision: int) -> str:
+    return f"certificate-r{revision}.pdf"
+
+
+def _attach_pdf(certificate: Certificate) -> None:
+    """Render the PDF for the certificate's current content, store it, and record its SHA-256."""
+    data = render_certificate_pdf(CertificateContent.of(certificate))
+    certificate.pdf_sha256 = hashlib.sha256(data).hexdigest()
+    certificate.pdf.save(_pdf_filename(certificate.revision), ContentFile(data), save=False)
+
+
+def issue_certificate(*, user: User, course: Course) -> Certificate:
+    """The user's certificate for ``course``, issued now if they have none yet.
+
+    Raises ``CourseNotCompleted`` before every module is completed and ``HolderNameMissing`` when the profile
+    has no name (then ``claim_certificate`` with a name finishes the job).
+    """
+    existing = Certificate.objects.filter(user=user, course=course).first()
+    if existing is not None:
+        return existing
+    progress = progress_for(user=user, course=course)
+    if not progress.is_complete:
+        raise CourseNotCompleted(progress.missing)
+    holder_name = normalize_holder_name(user.full_name)
+    if not holder_name:
+        raise HolderNameMissing
+    certificate = Certificate(
+        user=user,
+        course=course,
+        holder_name=holder_name,
+        course_title=course.title,
+        issuer_name=course.issuer_name,
+        module_results=module_results(progress),
+        issued_at=timezone.now(),
+    )
+    _attach_pdf(certificate)
+    try:
+        with transaction.atomic():
+            certificate.save()
+            CertificateEvent.objects.create(
+                certificate=certificate, kind=CertificateEvent.Kind.ISSUED, occurred_at=certificate.issued_at,
+                revision=certificate.revision, holder_name=holder_name, pdf_name=certificate.pdf.name,
+                pdf_sha256=certificate.pdf_sha256,
+            )
+    except IntegrityError:
+        # A concurrent completion issued it first; its certificate is the one. Drop our unused PDF.
+        certificate.pdf.storage.delete(certificate.pdf.name)
+        return Certificate.objects.get(user=user, course=course)
+    logger.info("Issued certificate %s to user %s for %s", certificate.credential_id, user.pk, course.slug)
+    return certificate
+
+
+def claim_certificate(*, user: User, course: Course, holder_name: str = "") -> Certificate:
+    """Issue from the dashboard: saves ``holder_name`` to the profile first when the profile has none."""
+    name = normalize_holder_name(holder_name)
+    if name and not normalize_holder_name(user.full_name):
+        user.full_name = name
+        User.objects.filter(pk=user.pk).update(full_name=name)
+    return issue_certificate(user=user, course=course)
+
+
+def correct_holder_name(*, certificate: Certificate, user: User, holder_name: str) -> Certificate:
+    """Re-issue under the same credential id with the corrected name and a new PDF (the old one is kept).
+
+    Also updates the profile, so the name the learner sees everywhere is the one they chose. Returns the
+    certificate unchanged when the name is the same.
+    """
+    name = normalize_holder_name(holder_name)
+    if not name:
+        raise ValueError("A certificate needs a name.")
+    with transaction.atomic():
+        locked = Certificate.objects.select_for_update().get(pk=certificate.pk)
+        if locked.user_id != user.pk:
+            raise PermissionError("Only the holder can correct the name on a certificate.")
+        if locked.is_revoked:
+            raise CertificateRevoked
+        if locked.holder_name == name:
+            return locked
+        previous = locked.holder_name
+        locked.holder_name = name
+        locked.revision += 1
+        locked.reissued_at = timezone.now()
+        _attach_pdf(locked)
+        locked.save(update_fields=["holder_name", "revision", "reissued_at", "pdf", "pdf_sha256"])
+        CertificateEvent.objects.create(
+            certificate=locked, kind=CertificateEvent.Kind.REISSUED, occurred_at=locked.reissued_at,
+            revision=locked.revision, holder_name=name, pdf_name=locked.pdf.name, pdf_sha256=locked.pdf_sha256,
+            reason=f"Name corrected by the holder (was: {previous})", actor=user,
+        )
+        User.objects.filter(pk=user.pk).update(full_name=name)
+    return locked
+
+
+def revoke_certificate(*, certificate: Certificate, reason: str, actor: User | None) -> Certificate:
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("Say why the certificate is revoked.")
+    with transaction.atomic():
+        locked = Certificate.objects.select_for_update().get(pk=certificate.pk)
+        if locked.is_revoked:
+            return locked
+        locked.revoked_at = timezone.now()
+        locked.revocation_reason = reason
+        locked.save(update_fields=["revoked_at", "revocation_reason"])
+        CertificateEvent.objects.create(
+            certificate=locked, kind=CertificateEvent.Kind.REVOKED, occurred_at=locked.revoked_at,
+            revision=locked.revision, holder_name=locked.holder_name, reason=reason, actor=actor,
+        )
+    return locked
+
+
+def restore_certificate(*, certificate: Certificate, reason: str, actor: User | None) -> Certificate:
+    reason = reason.strip()
+    if not reason:
+        raise ValueError("Say why the certificate is restored.")
+    with transaction.atomic():
+        locked = Certificate.objects.select_for_update().get(pk=certificate.pk)
+        if not locked.is_revoked:
+            return locked
+        locked.revoked_at = None
+        locked.revocation_reason = ""
+        locked.save(update_fields=["revoked_at", "revocation_reason"])
+        CertificateEvent.objects.create(
+            certificate=locked, kind=CertificateEvent.Kind.RESTORED, occurred_at=timezone.now(),
+            revision=locked.revision, holder_name=locked.holder_name, reason=reason, actor=actor,
+        )
+    return locked
+
+
+def stored_pdf(certificate: Certificate) -> bytes:
+    """The stored PDF. Should the file have gone missing (lost media folder), it is rendered again: rendering
+    is deterministic, so with the same fonts the bytes, and the published SHA-256, come out the same."""
+    storage = certificate.pdf.storage
+    if certificate.pdf.name and storage.exists(certificate.pdf.name):
+        with storage.open(certificate.pdf.name, "rb") as handle:
+            return handle.read()
+    data = render_certificate_pdf(CertificateContent.of(certificate))
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != certificate.pdf_sha256:
+        # Different fonts since the original was made. Publish the hash of what is served now; the event
+        # history keeps the original hash.
+        logger.error("Certificate %s: stored PDF was missing and the re-rendered one differs (sha256 %s, was %s)",
+                     certificate.credential_id, digest, certificate.pdf_sha256)
+    name = storage.save(f"certificates/{certificate.credential_id}/{_pdf_filename(certificate.revision)}",
+                        ContentFile(data))
+    Certificate.objects.filter(pk=certificate.pk).update(pdf=name, pdf_sha256=digest)
+    certificate.pdf.name, certificate.pdf_sha256 = name, digest
+    return data
