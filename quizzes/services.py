@@ -203,15 +203,20 @@ def _record_result(*, user: User, module_id: int, score: int, total: int, passed
 
 
 def _announce_course_completed(*, user: User, attempt: Attempt, newly_completed: bool) -> None:
-    responses = course_completed.send_robust(
-        sender=Attempt, user=user, course=attempt.quiz.module.course, attempt=attempt,
-        newly_completed=newly_completed,
-    )
-    for receiver, response in responses:
-        if isinstance(response, Exception):
-            logger.error(
-                "course_completed receiver %r failed for user %s", receiver, user.pk, exc_info=response
+    """Send ``course_completed`` after the attempt is committed; a failing receiver never undoes the pass.
+
+    The receivers run in one transaction (a savepoint inside an outer one), so a receiver that fails halfway
+    leaves no partial rows and no broken transaction behind; the error is logged, and the next pass of any of
+    the course's quizzes sends the signal again.
+    """
+    try:
+        with transaction.atomic():
+            course_completed.send(
+                sender=Attempt, user=user, course=attempt.quiz.module.course, attempt=attempt,
+                newly_completed=newly_completed,
             )
+    except Exception:  # any receiver's failure is logged; the learner's result stands
+        logger.exception("A course_completed receiver failed for user %s, attempt %s", user.pk, attempt.pk)
 
 
 # --- Reading ---------------------------------------------------------------------------------------------

@@ -7,7 +7,9 @@ receivers must be idempotent (issue a certificate only if none exists yet).
 
 Keyword arguments: ``user``, ``course``, ``attempt`` (the sealed :class:`quizzes.models.Attempt`) and
 ``newly_completed`` (True only on the attempt that completed the course). ``sender`` is ``Attempt``.
-The signal is sent with ``send_robust``: a failing receiver is logged and never undoes the learner's pass.
+The receivers run inside one ``transaction.atomic()`` block after the attempt itself is committed: an exception
+from a receiver rolls back the receivers' writes, is logged, and never undoes the learner's pass (the next pass
+of a quiz of the completed course sends the signal again).
 """
 from django.dispatch import Signal
 

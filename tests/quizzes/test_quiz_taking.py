@@ -180,11 +180,10 @@ def test_a_failed_retake_keeps_the_module_completed_and_the_best_score(signed_in
     assert (progress.best_score, progress.best_total, progress.attempts) == (4, 5, 2)
 
 
-def test_a_result_page_is_private_to_its_learner(client, signed_in_client, module):
+def test_a_result_page_is_private_to_its_learner(signed_in_client, module):
     response = take_quiz(signed_in_client, module, follow=False)
-    other = UserFactory()
-    client.force_login(other)
-    assert client.get(response.url).status_code == 404
+    signed_in_client.force_login(UserFactory())
+    assert signed_in_client.get(response.url).status_code == 404
 
 
 def test_unpublished_quizzes_and_modules_without_a_quiz_are_not_found(signed_in_client, module):
