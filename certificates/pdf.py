@@ -91,7 +91,9 @@ def _fixed_timestamp(content: CertificateContent) -> TimeStamp:
 def render_certificate_pdf(content: CertificateContent) -> bytes:
     page_width, page_height = landscape(PAGE_SIZES.get(settings.CERTIFICATE_PAGE_SIZE.upper(), A4))
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=(page_width, page_height), invariant=1, pageCompression=1)
+    # initialFontName: otherwise reportlab lists an unembedded Helvetica in the page's resources.
+    canvas = Canvas(buffer, pagesize=(page_width, page_height), invariant=1, pageCompression=1,
+                    initialFontName=fonts.reportlab_font(fonts.SANS))
     canvas._doc._timeStamp = _fixed_timestamp(content)  # no public API for the document date
     canvas.setTitle(f"{content.course_title} — certificate of completion for {content.holder_name}")
     canvas.setAuthor(content.issuer_name)

@@ -1,0 +1,99 @@
+"""Correcting the name: the holder re-issues from the dashboard; same credential id, new PDF, history kept."""
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from django.core.files.storage import default_storage
+from django.test import Client
+
+from certificates.models import Certificate, CertificateEvent
+from tests.certificates.helpers import pdf_text
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def change_url(certificate: Certificate) -> str:
+    return f"/certificates/{certificate.credential_id}/name/"
+
+
+def test_dashboard_offers_the_name_correction_form(signed_in_client, certificate):
+    html = signed_in_client.get("/dashboard/").content.decode()
+    assert f'action="{change_url(certificate)}"' in html
+    assert '<label for="id_holder_name_' in html
+    assert 'value="Ada Lovelace"' in html
+
+
+def test_correcting_the_name_reissues_under_the_same_id_with_a_new_pdf(signed_in_client, user, certificate):
+    old_pdf_name, old_sha = certificate.pdf.name, certificate.pdf_sha256
+
+    response = signed_in_client.post(change_url(certificate), {"holder_name": "Augusta Ada King"})
+
+    assert response.status_code == 302 and response["Location"] == "/dashboard/"
+    updated = Certificate.objects.get()
+    assert updated.credential_id == certificate.credential_id
+    assert updated.holder_name == "Augusta Ada King"
+    assert (updated.revision, updated.reissued_at is not None) == (2, True)
+    assert updated.pdf_sha256 != old_sha
+    new_pdf = Client().get(f"/certificates/{updated.credential_id}.pdf").content
+    assert hashlib.sha256(new_pdf).hexdigest() == updated.pdf_sha256
+    assert "Augusta Ada King" in pdf_text(new_pdf)
+    assert "Re-issued" in pdf_text(new_pdf)
+    assert default_storage.exists(old_pdf_name), "the earlier PDF is kept for the record"
+    user.refresh_from_db()
+    assert user.full_name == "Augusta Ada King"
+
+
+def test_the_page_says_when_it_was_reissued_and_history_is_kept(signed_in_client, certificate):
+    signed_in_client.post(change_url(certificate), {"holder_name": "Augusta Ada King"})
+    updated = Certificate.objects.get()
+
+    html = Client().get(updated.get_absolute_url()).content.decode()
+    assert f"re-issued on <time datetime=\"{updated.reissued_at.isoformat()}\">" in html
+    assert "Augusta Ada King" in html and "Ada Lovelace" not in html  # the public page shows the current name only
+
+    events = list(CertificateEvent.objects.order_by("occurred_at", "id"))
+    assert [(e.kind, e.revision, e.holder_name) for e in events] == [
+        ("issued", 1, "Ada Lovelace"), ("reissued", 2, "Augusta Ada King")]
+    assert events[0].pdf_sha256 == certificate.pdf_sha256
+    assert events[1].pdf_sha256 == updated.pdf_sha256
+    assert "was: Ada Lovelace" in events[1].reason
+
+
+def test_the_same_name_changes_nothing(signed_in_client, certificate):
+    response = signed_in_client.post(change_url(certificate), {"holder_name": " Ada   Lovelace "}, follow=True)
+    assert "nothing changed" in response.content.decode()
+    assert Certificate.objects.get().revision == 1
+
+
+def test_names_are_cleaned_and_length_limited(signed_in_client, certificate):
+    assert signed_in_client.post(change_url(certificate), {"holder_name": "Ada\u0007\u200b Byron"}).status_code == 302
+    assert Certificate.objects.get().holder_name == "Ada Byron"
+
+    null = signed_in_client.post(change_url(certificate), {"holder_name": "Ada\u0000"})
+    assert null.status_code == 400
+    too_long = signed_in_client.post(change_url(certificate), {"holder_name": "A" * 121})
+    assert too_long.status_code == 400
+    assert "at most 120 characters" in too_long.content.decode()
+    blank = signed_in_client.post(change_url(certificate), {"holder_name": "\t\u0007 "})
+    assert blank.status_code == 400
+    assert "Please enter the name to print on your certificate." in blank.content.decode()
+    assert Certificate.objects.get().holder_name == "Ada Byron"
+
+
+def test_only_the_holder_can_correct_the_name(client, certificate):
+    assert client.post(change_url(certificate), {"holder_name": "X"}).status_code == 302  # to sign in
+    client.force_login(UserFactory(username="mallory"))
+    assert client.post(change_url(certificate), {"holder_name": "Mallory"}).status_code == 404
+    assert client.get(change_url(certificate)).status_code == 405
+    assert Certificate.objects.get().holder_name == "Ada Lovelace"
+
+
+def test_a_revoked_certificate_cannot_be_reissued_by_its_holder(signed_in_client, certificate):
+    from certificates.services import revoke_certificate
+
+    revoke_certificate(certificate=certificate, reason="Plagiarised quiz answers", actor=None)
+    response = signed_in_client.post(change_url(certificate), {"holder_name": "Someone Else"})
+    assert response.status_code == 409
+    assert Certificate.objects.get().holder_name == "Ada Lovelace"

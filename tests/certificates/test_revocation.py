@@ -1,0 +1,120 @@
+"""Revocation by an admin, with a reason, shows in every view; restoring brings every view back."""
+from __future__ import annotations
+
+import io
+from html.parser import HTMLParser
+
+import pytest
+from django.test import Client
+from PIL import Image
+
+from certificates.models import Certificate, CertificateEvent
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(db):
+    client = Client()
+    client.force_login(UserFactory(username="admin", is_staff=True, is_superuser=True))
+    return client
+
+
+class _FormFields(HTMLParser):
+    """The values a browser would submit from the admin change form (hidden inline management fields too)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        attrs = dict(attrs)
+        if tag == "input" and attrs.get("name") and attrs.get("type") not in {"submit", "checkbox", "file"}:
+            self.data[attrs["name"]] = attrs.get("value") or ""
+
+
+def admin_change(admin_client: Client, certificate: Certificate, **data):
+    url = f"/admin/certificates/certificate/{certificate.pk}/change/"
+    parser = _FormFields()
+    parser.feed(admin_client.get(url).content.decode())
+    return admin_client.post(url, {**parser.data, **data})
+
+
+def red_share(image_bytes: bytes) -> float:
+    """Share of clearly red pixels in the image: the REVOKED band is red, the normal image has none."""
+    image = Image.open(io.BytesIO(image_bytes)).convert("RGB").resize((120, 63))
+    pixels = list(image.get_flattened_data())
+    return sum(r > 140 and g < 80 and b < 80 for r, g, b in pixels) / len(pixels)
+
+
+def test_admin_revokes_with_a_reason_and_every_view_shows_it(admin_client, certificate):
+    response = admin_change(admin_client, certificate, status_change="revoke",
+                            status_reason="Quiz answers were shared publicly")
+    assert response.status_code == 302
+    certificate.refresh_from_db()
+    assert certificate.is_revoked
+
+    client, cid = Client(), certificate.credential_id
+    page = client.get(f"/certificates/{cid}/").content.decode()
+    assert "Status: revoked" in page
+    assert f"revoked on {certificate.revoked_at:%-d %B %Y}" in page
+    assert "Quiz answers were shared publicly" in page
+    assert "Download PDF" not in page and "Add to LinkedIn profile" not in page
+
+    status = client.get(f"/certificates/{cid}.json").json()["credentialStatus"]
+    assert status["status"] == "revoked"
+    assert status["revocationReason"] == "Quiz answers were shared publicly"
+    assert status["revokedAt"] == certificate.revoked_at.isoformat(timespec="seconds")
+    revoked_list = client.get("/certificates/revocations.json").json()["revokedCredentials"]
+    assert [entry["id"] for entry in revoked_list] == [f"https://academy.example.org/certificates/{cid}.json"]
+
+    pdf = client.get(f"/certificates/{cid}.pdf")
+    assert pdf.status_code == 410
+    assert "This certificate was revoked" in pdf.content.decode()
+
+    assert red_share(client.get(f"/certificates/{cid}.png").content) > 0.08
+
+    event = CertificateEvent.objects.filter(kind="revoked").get()
+    assert event.reason == "Quiz answers were shared publicly" and event.actor.username == "admin"
+
+
+def test_admin_restores_with_a_reason_and_every_view_is_valid_again(admin_client, certificate):
+    admin_change(admin_client, certificate, status_change="revoke", status_reason="Suspected cheating")
+    response = admin_change(admin_client, certificate, status_change="restore",
+                            status_reason="Investigation cleared the learner")
+    assert response.status_code == 302
+
+    client, cid = Client(), certificate.credential_id
+    assert "Status: valid" in client.get(f"/certificates/{cid}/").content.decode()
+    assert client.get(f"/certificates/{cid}.json").json()["credentialStatus"]["status"] == "valid"
+    assert client.get("/certificates/revocations.json").json()["revokedCredentials"] == []
+    assert client.get(f"/certificates/{cid}.pdf").status_code == 200
+    assert red_share(client.get(f"/certificates/{cid}.png").content) < 0.01
+    assert [e.kind for e in CertificateEvent.objects.order_by("occurred_at", "id")] == [
+        "issued", "revoked", "restored"]
+
+
+def test_revoking_needs_a_reason(admin_client, certificate):
+    response = admin_change(admin_client, certificate, status_change="revoke", status_reason="  ")
+    assert response.status_code == 200
+    assert "Give a reason for the change." in response.content.decode()
+    certificate.refresh_from_db()
+    assert not certificate.is_revoked
+
+
+def test_admin_shows_the_history_and_cannot_add_certificates_by_hand(admin_client, certificate):
+    html = admin_client.get(f"/admin/certificates/certificate/{certificate.pk}/change/").content.decode()
+    assert certificate.pdf_sha256 in html
+    assert "Issued" in html
+    assert admin_client.get("/admin/certificates/certificate/add/").status_code == 403
+    assert admin_client.get("/admin/certificates/certificate/").status_code == 200
+
+
+def test_share_image_is_a_1200_by_627_png(certificate):
+    response = Client().get(f"/certificates/{certificate.credential_id}.png")
+    assert response["Content-Type"] == "image/png"
+    image = Image.open(io.BytesIO(response.content))
+    assert (image.format, image.size) == ("PNG", (1200, 627))
+    assert Client().get(f"/certificates/{certificate.credential_id}.png",
+                        HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
