@@ -1,0 +1,283 @@
+"""`make bench`: every performance budget of issue #8, measured, printed as a table and written to the docs.
+
+    .venv/bin/python bench/run_all.py [--only STAGE ...] [--no-docs]
+
+Stages: queries, pages, certificates, queue, memory, worker, experiments. Each stage's failure is recorded
+and reported without stopping the others. Results: .var/bench/results.json; the table also replaces the
+generated section of docs/performance.md (unless --no-docs).
+
+Needs PostgreSQL and Redis on 127.0.0.1 and wrk (`make bench` installs it). Everything listens on loopback.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script, Python puts bench/ first on sys.path, where bench/experiments.py would shadow the
+# `experiments` app; the repository root goes there instead, and bench is imported as a package.
+_REPO = Path(__file__).resolve().parent.parent
+sys.path[0] = str(_REPO)
+
+import argparse  # noqa: E402
+import concurrent.futures  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+
+from bench import report  # noqa: E402
+from bench.common import (  # noqa: E402
+    FIXTURES_JSON,
+    PYTHON,
+    REPO,
+    RESULTS_JSON,
+    WEB_WORKERS,
+    WORK,
+    database_url,
+    flush_redis,
+    machine_description,
+    recreate_database,
+    run_checked,
+    site_env,
+    start_web,
+    start_worker,
+    stop_all,
+)
+from bench.loadgen import Request, wrk_binary  # noqa: E402
+from bench.web_load import Page, measure_page, warm_up  # noqa: E402
+
+STAGES = ("queries", "pages", "certificates", "queue", "memory", "worker", "experiments")
+
+
+def prepare() -> dict:
+    """A fresh bench database with the course and the learners, and production static files, side by side."""
+    recreate_database()
+    flush_redis()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        data = pool.submit(run_checked, [PYTHON, "-m", "bench.prepare"], env=site_env(), timeout=600)
+        static = pool.submit(
+            run_checked, [PYTHON, "manage.py", "collectstatic", "--no-input", "-v", "0"], env=site_env(), timeout=600
+        )
+        static.result()
+        print(f"  data: {data.result().strip()}")
+    return json.loads(FIXTURES_JSON.read_text())
+
+
+def pages_for(fixtures: dict) -> dict[str, Page]:
+    lessons = tuple(Request("GET", url) for url in fixtures["lesson_urls"])
+    signed_in = tuple(
+        Request("GET", url, cookie=cookie) for cookie in fixtures["reader_cookies"] for url in fixtures["lesson_urls"]
+    )
+    pages = {
+        "minimal": Page("minimal", "Django minimal view (baseline)", (Request("GET", "/bench/minimal/"),),
+                        expect_text="ok"),
+        "lesson": Page("lesson", "Lesson page, anonymous", lessons, expect_text="<h1>", budget_rps=500,
+                       budget_p99_ms=50),
+        "lesson_signed_in": Page("lesson_signed_in", "Lesson page, signed in", signed_in, expect_text="Sign out",
+                                 budget_rps=500, budget_p99_ms=50),
+        "course": Page("course", "Course page, anonymous", (Request("GET", fixtures["course_url"]),),
+                       expect_text="module-card"),
+    }
+    if fixtures.get("verification_urls"):
+        pages["verification"] = Page(
+            "verification", "Certificate verification page",
+            tuple(Request("GET", url) for url in fixtures["verification_urls"]),
+            expect_text="Status: valid", budget_rps=500, budget_p99_ms=50,
+        )
+    if fixtures.get("submissions"):
+        pages["quiz_submit"] = Page(
+            "quiz_submit", "Quiz submission (grading + progress)",
+            tuple(Request("POST", s["path"], cookie=s["cookie"], body=s["body"]) for s in fixtures["submissions"]),
+            expect_status=302, expect_text="/attempts/", budget_rps=150, budget_p99_ms=100, once=True,
+        )
+    return pages
+
+
+def sealed_attempts() -> int:
+    import psycopg
+
+    with psycopg.connect(database_url()) as conn:
+        return conn.execute("SELECT count(*) FROM quizzes_attempt WHERE submitted_at IS NOT NULL").fetchone()[0]
+
+
+def stage_queries() -> dict:
+    """The query-count budgets are enforced by tests; the bench runs them so the table shows their state."""
+    tests = [
+        "tests/test_query_counts.py",
+        "tests/lessons/test_pages.py::test_lesson_page_does_not_render_markdown_on_a_warm_view",
+    ]
+    quiz_tests = REPO / "tests" / "quizzes" / "test_answer_key_safety.py"
+    if quiz_tests.exists():
+        tests.append(f"{quiz_tests.relative_to(REPO)}::test_query_counts_do_not_grow_with_the_number_of_questions")
+    started = time.monotonic()
+    completed = subprocess.run(
+        [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests], cwd=REPO, capture_output=True, text=True,
+        timeout=300,
+    )
+    summary = (completed.stdout.strip().splitlines() or [""])[-1]
+    return {"passed": completed.returncode == 0, "summary": summary, "tests": tests,
+            "seconds": round(time.monotonic() - started, 1),
+            "output": completed.stdout[-3000:] if completed.returncode else ""}
+
+
+def stage_pages(web, pages: dict[str, Page]) -> dict:
+    results = {}
+    for key in ("minimal", "lesson", "lesson_signed_in", "course", "verification", "quiz_submit"):
+        if key not in pages:
+            continue
+        page = pages[key]
+        sealed_before = sealed_attempts() if page.once else 0
+        results[key] = measure_page(web, page)
+        if page.once:
+            sealed = sealed_attempts() - sealed_before
+            good = results[key]["capacity"]["good"] + (results[key]["at_budget_rate"] or {}).get("good", 0)
+            results[key]["sealed_attempts"] = sealed
+            results[key]["sealed_matches_responses"] = sealed == good
+        print("  " + report.page_line(results[key]))
+    return results
+
+
+def stage_certificates(web, fixtures: dict) -> dict:
+    import http.client
+
+    timing = json.loads(run_checked([PYTHON, "-m", "bench.certificate_timing"], env=site_env(), timeout=300))
+    port = web.extra["port"]
+    verification = fixtures["verification_urls"][0]
+    served = {}
+    for kind, suffix in (("pdf", ".pdf"), ("png", ".png")):
+        url = verification.rstrip("/") + suffix
+        media_before = report.media_files()
+        samples = []
+        for _ in range(20):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            started = time.perf_counter()
+            conn.request("GET", url, headers={"Host": "127.0.0.1"})
+            response = conn.getresponse()
+            body = response.read()
+            samples.append((time.perf_counter() - started) * 1000)
+            conn.close()
+            if response.status != 200 or not body:
+                raise RuntimeError(f"GET {url} answered {response.status}")
+        media_after = report.media_files()
+        samples.sort()
+        served[kind] = {
+            "url": url,
+            "median_ms": round(samples[len(samples) // 2], 2),
+            "new_files_in_storage": sorted(set(media_after) - set(media_before)),
+            "stored_copy": report.stored_copy_exists(kind, verification),
+        }
+    return {**timing, "served": served}
+
+
+def stage_queue(web, pages: dict[str, Page], fixtures: dict) -> dict:
+    from bench import experiment_queue
+
+    worker = start_worker()
+    try:
+        return experiment_queue.readers_vs_pages(web, pages["lesson"], fixtures["reader_cookies"][0])
+    finally:
+        stop_all([worker])
+
+
+def stage_worker(web, fixtures: dict) -> dict:
+    from bench import experiment_queue
+
+    worker = start_worker(name="celery-worker-memory")
+    try:
+        return experiment_queue.worker_memory(web, worker, fixtures["reader_cookies"][1])
+    finally:
+        stop_all([worker])
+
+
+def stage_memory(pages: dict[str, Page]) -> dict:
+    from bench import web_memory
+
+    mix = [pages[key] for key in ("lesson", "lesson_signed_in", "course", "verification") if key in pages]
+    return web_memory.rss_growth(mix, workers=WEB_WORKERS)
+
+
+def stage_experiments() -> dict:
+    script = REPO / "bench" / "experiments.py"
+    if not script.exists():
+        return {"available": False, "reason": "bench/experiments.py is not in the tree yet"}
+    out = WORK / "experiments.json"
+    out.unlink(missing_ok=True)
+    started = time.monotonic()
+    completed = subprocess.run(
+        [PYTHON, "-m", "bench.experiments", "--json", str(out)], cwd=REPO, capture_output=True, text=True,
+        timeout=540, env=site_env(),
+    )
+    result = {"available": True, "returncode": completed.returncode, "seconds": round(time.monotonic() - started, 1),
+              "stdout_tail": completed.stdout[-4000:], "stderr_tail": completed.stderr[-2000:]}
+    if out.exists():
+        result["figures"] = json.loads(out.read_text())
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="+", choices=STAGES, help="run only these stages")
+    parser.add_argument("--no-docs", action="store_true", help="do not update docs/performance.md")
+    args = parser.parse_args(argv)
+    stages = args.only or list(STAGES)
+    started = time.monotonic()
+    wrk_binary()
+    results: dict = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine_description(),
+        "web_workers": WEB_WORKERS,
+        "stages": stages,
+        "errors": {},
+    }
+
+    def stage(name: str, function, *stage_args):
+        if name not in stages:
+            return None
+        print(f"[{time.monotonic() - started:6.1f}s] {name} ...", flush=True)
+        try:
+            value = function(*stage_args)
+        except Exception as exc:  # noqa: BLE001 - one stage's failure must not hide the others' figures
+            results["errors"][name] = f"{type(exc).__name__}: {exc}"
+            print(f"  FAILED: {results['errors'][name]}\n{traceback.format_exc()}", file=sys.stderr)
+            return None
+        results[name] = value
+        return value
+
+    stage("queries", stage_queries)
+    needs_site = set(stages) - {"queries", "experiments"}
+    web = None
+    try:
+        if needs_site:
+            print(f"[{time.monotonic() - started:6.1f}s] prepare (database, course, learners) ...", flush=True)
+            fixtures = prepare()
+            pages = pages_for(fixtures)
+            web = start_web()
+            results["warm_up_first_answer_s"] = round(warm_up(web, list(pages.values()), workers=WEB_WORKERS), 2)
+            stage("pages", stage_pages, web, pages)
+            stage("certificates", stage_certificates, web, fixtures)
+            stage("queue", stage_queue, web, pages, fixtures)
+            stage("worker", stage_worker, web, fixtures)
+            results["web_rss_after_stages"] = web.rss_bytes()
+            stop_all([web])
+            web = None
+            stage("memory", stage_memory, pages)
+    finally:
+        if web is not None:
+            stop_all([web])
+    stage("experiments", stage_experiments)
+
+    results["total_seconds"] = round(time.monotonic() - started, 1)
+    RESULTS_JSON.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS_JSON.write_text(json.dumps(results, indent=2, default=str))
+    table = report.budget_table(results)
+    print()
+    print(report.render_text(table, results))
+    if not args.no_docs:
+        report.update_docs(table, results)
+        print(f"\nResults: {RESULTS_JSON}; table written to docs/performance.md")
+    return 0 if not results["errors"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
