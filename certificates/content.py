@@ -3,10 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
 from .credential_ids import human_credential_id
+
+if TYPE_CHECKING:
+    from .models import Certificate
 
 _NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
                  9: "nine", 10: "ten", 11: "eleven", 12: "twelve"}
@@ -25,7 +29,7 @@ class CertificateContent:
     revoked: bool = False
 
     @classmethod
-    def of(cls, certificate) -> CertificateContent:
+    def of(cls, certificate: Certificate) -> CertificateContent:
         return cls(
             credential_id=certificate.credential_id,
             holder_name=certificate.holder_name,

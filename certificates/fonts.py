@@ -117,10 +117,18 @@ def font_runs(text: str, chain: tuple[FontFace, ...]) -> list[tuple[FontFace, st
     return runs
 
 
-@functools.lru_cache(maxsize=64)
+_pillow_fonts = threading.local()
+
+
 def pillow_font(face: FontFace, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    path = find_font_file(face)
-    if path is None:
-        return ImageFont.load_default(size=size)
-    # BASIC layout: the text is already shaped and in visual order; raqm would reorder it a second time.
-    return ImageFont.truetype(str(path), size=size, index=face.subfont_index, layout_engine=ImageFont.Layout.BASIC)
+    """A Pillow font, cached per thread: a FreeType face must not be used by two threads at once."""
+    cache = _pillow_fonts.__dict__.setdefault("fonts", {})
+    if (face, size) not in cache:
+        path = find_font_file(face)
+        if path is None:
+            cache[face, size] = ImageFont.load_default(size=size)
+        else:
+            # BASIC layout: the text is already shaped and in visual order; raqm would reorder it again.
+            cache[face, size] = ImageFont.truetype(str(path), size=size, index=face.subfont_index,
+                                                   layout_engine=ImageFont.Layout.BASIC)
+    return cache[face, size]

@@ -6,6 +6,7 @@ Served as JSON and, signed, as a compact JWS (``.jwt``). Built on each request f
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.conf import settings
@@ -109,7 +110,7 @@ def build_credential(certificate: Certificate) -> dict:
     return credential
 
 
-def revocation_list(certificates) -> dict:
+def revocation_list(certificates: Iterable[Certificate]) -> dict:
     """The issuer's list of revoked credentials, which every credential's ``credentialStatus`` points to."""
     return {
         "id": settings.SITE_URL + reverse("certificates:revocations"),
