@@ -1,16 +1,171 @@
-"""Turns the ``experiment`` placeholders of rendered lesson HTML into live experiment panels."""
+"""Turns the ``experiment`` placeholders of rendered lesson HTML into live experiment panels.
+
+A panel shows the latest successful run's chart at once (figure JSON embedded with ``json_script``, drawn by
+static/js/experiments.js with our own copy of plotly.js), its data table for screen readers and readers without
+JavaScript, the device and time of the run, and, for signed-in readers, a real <form> to start a run with
+editable, bounded parameters, plus a progress bar the script updates while the run is queued or running.
+"""
 from __future__ import annotations
 
+import logging
 import re
+from dataclasses import dataclass
+from typing import Any
 
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 
+from . import catalog, selectors
+from .models import ExperimentRun
+
+logger = logging.getLogger(__name__)
+
 PLACEHOLDER = re.compile(r'<div class="experiment-embed" data-experiment="([a-z0-9-]+)"></div>')
 
 
-def expand_experiment_panels(html: str, *, request: HttpRequest) -> str:
-    def panel(match: re.Match) -> str:
-        return render_to_string("experiments/panel.html", {"name": match.group(1)}, request=request)
+@dataclass(frozen=True)
+class ParamField:
+    """One form control, derived from an entry of the experiment's parameter schema."""
 
-    return PLACEHOLDER.sub(panel, html)
+    name: str
+    type: str
+    input_id: str
+    value: Any
+    min: Any
+    max: Any
+    step: str
+    choices: tuple[str, ...]
+    help: str
+    bounds: str
+
+    @property
+    def help_id(self) -> str:
+        return f"{self.input_id}-help"
+
+    @property
+    def error_id(self) -> str:
+        return f"{self.input_id}-error"
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _bounds_text(field: dict[str, Any]) -> str:
+    low, high = field.get("min"), field.get("max")
+    if field["type"] == "int_list":
+        limits = f", each between {_number(low)} and {_number(high)}" if low is not None and high is not None else ""
+        most = f", at most {field['max_items']} values" if field.get("max_items") else ""
+        return f"Whole numbers separated by commas{limits}{most}."
+    if field["type"] in ("int", "float") and low is not None and high is not None:
+        return f"From {_number(low)} to {_number(high)}."
+    return ""
+
+
+def param_fields(schema: list[dict[str, Any]], *, id_prefix: str) -> list[ParamField]:
+    fields = []
+    for field in schema:
+        default = field.get("default")
+        if field["type"] == "int_list":
+            value = ", ".join(str(item) for item in default or [])
+        elif field["type"] == "float":
+            value = _number(default)
+        else:
+            value = default
+        fields.append(
+            ParamField(
+                name=field["name"],
+                type=field["type"],
+                input_id=f"{id_prefix}-{field['name'].replace('_', '-')}",
+                value=value,
+                min=None if field.get("min") is None else _number(field["min"]),
+                max=None if field.get("max") is None else _number(field["max"]),
+                step="1" if field["type"] == "int" else "any",
+                choices=tuple(field.get("choices") or ()),
+                help=field.get("help") or "",
+                bounds=_bounds_text(field),
+            )
+        )
+    return fields
+
+
+def _environment_summary(run: ExperimentRun) -> dict[str, Any]:
+    env = run.environment or {}
+    return {
+        "device": env.get("device") or run.device_class,
+        "device_name": env.get("device_name") or "",
+        "torch": env.get("torch") or "",
+        "num_threads": env.get("num_threads"),
+    }
+
+
+class _PageState:
+    """Per-page lookups shared by every panel of one lesson (a page may embed the same experiment twice)."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+        self.seen: dict[str, int] = {}
+        self._device_class: str | None = None
+
+    @property
+    def device_class(self) -> str:
+        if self._device_class is None:
+            self._device_class = selectors.expected_device_class()
+        return self._device_class
+
+    def panel_id(self, name: str) -> str:
+        self.seen[name] = self.seen.get(name, 0) + 1
+        count = self.seen[name]
+        return f"experiment-{name}" if count == 1 else f"experiment-{name}-{count}"
+
+
+def panel_context(name: str, *, state: _PageState) -> dict[str, Any]:
+    panel_id = state.panel_id(name)
+    base = {"name": name, "panel_id": panel_id}
+    if name not in catalog.experiment_names():
+        return {**base, "known": False}
+    request = state.request
+    info = catalog.get_info(name)
+    run = selectors.latest_successful_run(name)
+    result = (run.result or {}) if run else {}
+    table = result.get("table") or {}
+    user = getattr(request, "user", None)
+    signed_in = bool(user and user.is_authenticated)
+    active_run = selectors.active_run_of(user, experiment=name) if signed_in else None
+    return {
+        **base,
+        "known": True,
+        "info": info,
+        "run": run,
+        "figure_id": f"{panel_id}-figure",
+        "table": table if table.get("columns") else None,
+        "notes": result.get("notes") or [],
+        "environment": _environment_summary(run) if run else None,
+        "signed_in": signed_in,
+        "active_run": active_run,
+        "active_percent": round((active_run.progress or 0) * 100) if active_run else 0,
+        "device_class": state.device_class,
+        "fields": param_fields(catalog.param_schema(name, state.device_class), id_prefix=panel_id),
+        "next": request.get_full_path(),
+    }
+
+
+def expand_experiment_panels(html: str, *, request: HttpRequest) -> str:
+    if not PLACEHOLDER.search(html):
+        return html
+    try:
+        catalog.experiment_names()
+    except ImportError:
+        # The bench needs torch; a server installed without it still shows its lessons.
+        logger.exception("live experiments are unavailable: the experiment registry cannot be imported")
+        return PLACEHOLDER.sub(
+            lambda m: render_to_string("experiments/panel.html", {"name": m.group(1), "unavailable": True}),
+            html,
+        )
+    state = _PageState(request)
+
+    def panel(match: re.Match) -> str:
+        return render_to_string("experiments/panel.html", panel_context(match.group(1), state=state), request=request)
+
+    # The script once per page, after the panels (deferred; plotly.js itself is loaded only when a chart is due).
+    return PLACEHOLDER.sub(panel, html) + render_to_string("experiments/_script.html", request=request)

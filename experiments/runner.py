@@ -60,7 +60,7 @@ def release_accelerator_memory() -> None:
         torch.cuda.empty_cache()
 
 
-def execute_run(*, run_id: int) -> str:
+def execute_run(*, run_id: int, soft_time_limit_s: float | None = None) -> str:
     """Run ``run_id`` if it is queued; return its final status (or why nothing ran)."""
     run = services.claim_run(run_id=run_id)
     if run is None:
@@ -79,10 +79,11 @@ def execute_run(*, run_id: int) -> str:
         )
         return "failed"
     except SoftTimeLimitExceeded:
+        limit = soft_time_limit_s or settings.EXPERIMENTS_SOFT_TIME_LIMIT_S
         services.fail_run(
             run_id=run_id,
             reason=(
-                f"Stopped after {settings.EXPERIMENTS_SOFT_TIME_LIMIT_S} s, this server's time limit for one run. "
+                f"Stopped after {limit:g} s, this server's time limit for one run. "
                 "Try smaller sizes: fewer lengths or batch sizes, or a shorter min_run_time."
             ),
         )
@@ -90,7 +91,7 @@ def execute_run(*, run_id: int) -> str:
     except RunAbandonedError:
         logger.warning("experiment run %s was failed by the reaper while running; stopped it", run_id)
         return "abandoned"
-    except Exception as exc:  # noqa: BLE001 - any error of the experiment ends the run, with its message
+    except Exception as exc:  # any error of the experiment ends the run, with its message
         if is_out_of_memory(exc):
             release_accelerator_memory()
             where = "the GPU" if device_class == "cuda" else "this server"

@@ -156,7 +156,7 @@ def enqueue_run(*, run: ExperimentRun) -> None:
     try:
         with run_experiment.app.connection_for_write(transport_options=ENQUEUE_TRANSPORT_OPTIONS) as conn:
             run_experiment.apply_async(args=[run.pk], task_id=run.task_id or None, connection=conn, retry=False)
-    except Exception as exc:  # noqa: BLE001 - kombu/redis/socket errors alike mean "cannot enqueue"
+    except Exception as exc:  # kombu, redis and socket errors alike mean "cannot enqueue"
         logger.warning("could not enqueue experiment run %s: %s", run.pk, exc)
         fail_run(run_id=run.pk, reason=f"{UNAVAILABLE_MESSAGE}: the task queue could not be reached. "
                                         "Please try again later.")

@@ -1,10 +1,12 @@
 """Celery tasks for live experiments. Thin: the work is in ``runner`` and ``services``.
 
 ``run_experiment`` is routed to the "gpu" queue (settings: ``experiments.*``); start benchmark workers with
-``-c 1`` so two benchmarks never share a device. ``acks_late`` + ``reject_on_worker_lost``: a message is
-acknowledged only when the run is over, so a crashed worker's run is redelivered, and ``services.claim_run``
-then fails it instead of running it again. This module must not import torch: the worker's parent process
-imports it, and only the pool children may (they initialise CUDA after the fork).
+``-c 1`` so two benchmarks never share a device. Its soft and hard time limits come from settings
+(``EXPERIMENTS_*_TIME_LIMIT_S``) and travel in each message, so the publishing web process decides them.
+``acks_late`` + ``reject_on_worker_lost``: a message is acknowledged only when the run is over, so a crashed
+worker's run is redelivered, and ``services.claim_run`` then fails it instead of running it again. This module
+must not import torch: the worker's parent process imports it, and only the pool children may (they initialise
+CUDA after the fork).
 """
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ from celery import shared_task
 from celery.worker import state as worker_state
 from celery.worker.request import Request
 from django.conf import settings
-from django.db import connection
 
 from . import runner, services
 
@@ -45,7 +46,9 @@ class ExperimentRequest(Request):
             )
 
     def on_failure(self, exc_info, send_failed_event: bool = True, return_ok: bool = False) -> None:
-        if isinstance(exc_info.exception, WorkerLostError):
+        exc = exc_info.exception
+        exc = getattr(exc, "exc", exc)  # billiard wraps it in ExceptionWithTraceback
+        if isinstance(exc, WorkerLostError):
             self._fail(services.INTERRUPTED_MESSAGE if worker_state.should_terminate else services.WORKER_LOST_MESSAGE)
         super().on_failure(exc_info, send_failed_event=send_failed_event, return_ok=return_ok)
 
@@ -56,14 +59,13 @@ class ExperimentRequest(Request):
         try:
             if services.fail_run(run_id=run_id, reason=reason):
                 logger.warning("experiment run %s failed in the worker's parent: %s", run_id, reason)
-        except Exception:  # noqa: BLE001 - never let bookkeeping crash the worker's main process
+        except Exception:  # never let bookkeeping crash the worker's main process
             logger.exception("could not mark experiment run %s failed", run_id)
-        finally:
-            connection.close()  # the parent forks new children; keep no idle connection around
 
 
 @shared_task(
     name="experiments.run_experiment",
+    bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
     soft_time_limit=settings.EXPERIMENTS_SOFT_TIME_LIMIT_S,
@@ -71,9 +73,11 @@ class ExperimentRequest(Request):
     ignore_result=True,
     Request=ExperimentRequest,
 )
-def run_experiment(run_id: int) -> str:
+def run_experiment(self, run_id: int) -> str:
     """Run one queued ExperimentRun; a redelivery of a finished run does nothing."""
-    return runner.execute_run(run_id=run_id)
+    # The limits travel in the message (the publisher's settings), so report the one this run really has.
+    _hard, soft = self.request.timelimit or (None, None)
+    return runner.execute_run(run_id=run_id, soft_time_limit_s=soft or self.soft_time_limit)
 
 
 @shared_task(name="experiments.reap_overdue_runs", ignore_result=True)

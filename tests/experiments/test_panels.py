@@ -1,0 +1,121 @@
+"""Lesson pages embed live experiment panels (checked in the HTML, no browser)."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.contrib.staticfiles import finders
+
+from tests.experiments.factories import SMALL_FIGURE, ExperimentRunFactory
+from tests.factories import LessonFactory
+
+pytestmark = pytest.mark.django_db
+
+LESSON_BODY = "## Measuring it\n\nRun it yourself:\n\n```experiment\nname: sequence-latency\n```\n\nMore text.\n"
+
+
+@pytest.fixture
+def lesson():
+    return LessonFactory(body=LESSON_BODY, slug="latency-lesson", module__course__slug="transformers-architecture")
+
+
+def panel_html(response) -> str:
+    html = response.content.decode()
+    match = re.search(r'<section class="experiment-panel".*?</section>', html, re.S)
+    assert match, "the lesson page has an experiment panel"
+    return match.group(0)
+
+
+def test_lesson_page_embeds_the_panel_with_the_latest_runs_chart_json_and_data_table(client, lesson):
+    ExperimentRunFactory(succeeded=True, figure={"data": [], "layout": {}})  # an older run
+    run = ExperimentRunFactory(succeeded=True)
+
+    response = client.get(lesson.get_absolute_url())
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    panel = panel_html(response)
+    assert 'id="experiment-sequence-latency"' in panel
+    figure_script = re.search(
+        r'<script id="experiment-sequence-latency-figure" type="application/json">(.*?)</script>', html, re.S
+    )
+    assert figure_script, "the figure is embedded with json_script"
+    assert json.loads(figure_script.group(1)) == SMALL_FIGURE
+    assert "lesson claims" in figure_script.group(1)
+    assert f"Latest run (#{run.pk}) measured on <strong>Test CPU 3000</strong>" in panel
+    assert "<th scope=\"col\">median_ms</th>" in panel
+    assert "<td>6.25</td>" in panel
+    assert 'src="/static/js/experiments.js"' in html
+    assert 'data-plotly-src="/static/vendor/plotly/plotly.min.js"' in panel
+
+
+def test_lesson_page_says_no_run_yet_before_anyone_ran_the_experiment(client, lesson):
+    panel = panel_html(client.get(lesson.get_absolute_url()))
+
+    assert "No run yet" in panel
+    assert "application/json" not in panel
+
+
+def test_anonymous_readers_see_results_and_a_sign_in_link_but_no_run_form(client, lesson):
+    ExperimentRunFactory(succeeded=True)
+
+    panel = panel_html(client.get(lesson.get_absolute_url()))
+
+    assert "<form" not in panel
+    assert "Sign in</a> to run this experiment" in panel
+    assert "/accounts/login/?next=/courses/transformers-architecture/latency-lesson/%23experiment-sequence-latency" in panel
+
+
+def test_signed_in_readers_get_a_real_form_with_labelled_bounded_inputs(signed_in_client, lesson):
+    panel = panel_html(signed_in_client.get(lesson.get_absolute_url()))
+
+    assert '<form class="form experiment-form" method="post" action="/experiments/runs/"' in panel
+    assert 'name="csrfmiddlewaretoken"' in panel
+    assert "<legend>Parameters for a run on this server</legend>" in panel
+    hidden = re.search(r'<input type="number" id="experiment-sequence-latency-hidden"[^>]*>', panel).group(0)
+    assert 'name="hidden"' in hidden and 'min="16"' in hidden and 'max="1024"' in hidden and 'step="1"' in hidden
+    assert '<label for="experiment-sequence-latency-hidden">' in panel
+    assert '<select id="experiment-sequence-latency-mode" name="mode"' in panel
+    assert re.search(r'<input type="text" id="experiment-sequence-latency-seq-lens" name="seq_lens" value="[0-9, ]+"',
+                     panel)
+    assert ">Run on this server</button>" in panel
+    assert '<progress id="experiment-sequence-latency-progress"' in panel
+    assert 'role="status" aria-live="polite"' in panel
+
+
+def test_a_readers_run_in_progress_is_shown_and_followed_after_a_reload(signed_in_client, user, lesson):
+    run = ExperimentRunFactory(running=True, started_by=user, progress=0.42)
+
+    panel = panel_html(signed_in_client.get(lesson.get_absolute_url()))
+
+    assert f'data-active-run-url="/experiments/runs/{run.pk}/"' in panel
+    assert 'value="42"' in panel
+    assert f"Your run #{run.pk} is running: lstm batch 1 length 10." in panel
+    assert re.search(r'data-role="run-button"\s+disabled', panel)
+
+
+def test_an_unknown_experiment_name_renders_a_notice_not_an_error(client):
+    lesson = LessonFactory(body="```experiment\nname: warp-drive\n```\n", slug="typo-lesson")
+
+    response = client.get(lesson.get_absolute_url())
+
+    assert response.status_code == 200
+    assert "This server has no experiment named <code>warp-drive</code>" in response.content.decode()
+
+
+def test_module_one_embeds_all_three_experiments(client, course):
+    html = client.get("/courses/transformers-architecture/the-problem-with-rnns/").content.decode()
+
+    for name in ("sequence-latency", "gradient-flow", "long-range-recall"):
+        assert f'<section class="experiment-panel" id="experiment-{name}"' in html
+    assert html.count('src="/static/js/experiments.js"') == 1
+
+
+def test_plotly_js_is_served_from_our_own_static_files(client):
+    path = finders.find("vendor/plotly/plotly.min.js")
+
+    assert path and path.endswith("plotly/package_data/plotly.min.js")
+    response = client.get("/static/vendor/plotly/plotly.min.js")
+    assert response.status_code == 200
+    assert b"plotly.js" in b"".join(response.streaming_content)[:2000]
