@@ -12,6 +12,7 @@ import random
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.http import QueryDict
@@ -188,7 +189,7 @@ def submit_attempt(
     return result
 
 
-def _record_result(*, user: User, module_id: int, score: int, total: int, passed: bool, when) -> bool:
+def _record_result(*, user: User, module_id: int, score: int, total: int, passed: bool, when: datetime) -> bool:
     """Update the module's progress row; True when this pass completed the module for the first time."""
     progress, _ = ModuleProgress.objects.select_for_update().get_or_create(user=user, module_id=module_id)
     progress.attempts += 1
