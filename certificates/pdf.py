@@ -1,9 +1,10 @@
 """The certificate PDF: one landscape page drawn with reportlab's canvas.
 
-Every piece of text, the holder's name included, is drawn with ``drawString`` on the canvas, never through a
-``Paragraph``: the canvas takes text literally, so a name such as ``<font size=80>`` or ``&amp;`` prints exactly
-as typed and cannot restyle the page. The output is deterministic (reportlab's invariant mode, with the PDF's
-dates set to the issue time), so rendering the same certificate twice gives the same bytes and SHA-256.
+Every piece of text, the holder's name included, is drawn as plain canvas text, never through a
+``Paragraph`` (reportlab's mini-markup): the canvas takes text literally, so a name such as
+``<font size=80>`` or ``&amp;`` prints exactly as typed and cannot restyle the page. The output is
+deterministic (reportlab's invariant mode, with the PDF's dates set to the issue time), so rendering the same
+certificate twice gives the same bytes and SHA-256.
 """
 from __future__ import annotations
 
