@@ -7,8 +7,10 @@ PORT=${PORT:-8000}
 mkdir -p .var/log
 
 # One worker consumes both the default queue and the experiments queue ("gpu"); concurrency 1 so two
-# benchmarks never share a device. On a CUDA machine it runs experiments on the GPU.
-"$PY" -m celery -A config worker -Q celery,gpu -c 1 -n "academy@%h" --loglevel INFO >.var/log/worker.log 2>&1 &
+# benchmarks never share a device. On a CUDA machine it runs experiments on the GPU. -B embeds celery beat,
+# which fails experiment runs nobody finished by their deadline (the run API also checks on read).
+"$PY" -m celery -A config worker -Q celery,gpu -c 1 -n "academy@%h" -B -s .var/celerybeat-schedule \
+  --loglevel INFO >.var/log/worker.log 2>&1 &
 WORKER=$!
 "$PY" manage.py runserver "$HOST:$PORT" &
 WEB=$!

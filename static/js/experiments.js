@@ -47,6 +47,16 @@
     return String(value);
   }
 
+  // Phones: smaller type and margins, a little more height for the legend, so the plot keeps its room.
+  function narrowLayout(layout) {
+    layout.margin = Object.assign({}, layout.margin || {}, { l: 48, r: 8 });
+    layout.font = Object.assign({ size: 10 }, layout.font || {});
+    layout.title = Object.assign({}, typeof layout.title === "string" ? { text: layout.title } : layout.title || {},
+      { font: { size: 12 } });
+    layout.legend = Object.assign({}, layout.legend || {}, { font: { size: 10 } });
+    if (layout.height) layout.height = Math.round(layout.height * 1.15);
+  }
+
   function el(tag, text) {
     var node = document.createElement(tag);
     if (text !== undefined) node.textContent = text;
@@ -101,6 +111,7 @@
       panel.chart.hidden = false;
       var layout = Object.assign({}, figure.layout || {}, { autosize: true });
       delete layout.width;
+      if (panel.chart.clientWidth < 560) narrowLayout(layout);
       return Plotly.react(panel.chart, figure.data || [], layout, {
         responsive: true, displaylogo: false, modeBarButtonsToRemove: ["sendDataToCloud"]
       });

@@ -256,6 +256,7 @@ def test_overdue_runs_do_not_hold_a_place_in_the_queue(signed_in_client, other_u
 
 
 def test_with_the_broker_down_a_run_request_answers_503_quickly_and_the_run_is_failed(signed_in_client, tiny_params):
+    catalog.experiment_names()  # import torch and the bench now, so the timing below is the enqueue's alone
     with celery_broker("redis://127.0.0.1:1/0"):  # nothing listens on port 1
         started = time.monotonic()
         response = post_run(signed_in_client, "sequence-latency", tiny_params)
@@ -267,6 +268,49 @@ def test_with_the_broker_down_a_run_request_answers_503_quickly_and_the_run_is_f
     run = ExperimentRun.objects.get()
     assert run.status == Status.FAILED
     assert "unavailable right now" in run.error
+
+
+@pytest.fixture
+def unresponsive_broker_url():
+    """A TCP port that accepts connections and never answers, like a hung broker."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    accepted = []
+    stop = threading.Event()
+
+    def accept_forever():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept_forever, daemon=True)
+    thread.start()
+    yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+    stop.set()
+    thread.join()
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+def test_with_a_hung_broker_a_run_request_gives_up_after_about_two_seconds(signed_in_client, tiny_params,
+                                                                            unresponsive_broker_url):
+    catalog.experiment_names()  # import torch and the bench now, so the timing below is the enqueue's alone
+    with celery_broker(unresponsive_broker_url):
+        started = time.monotonic()
+        response = post_run(signed_in_client, "sequence-latency", tiny_params)
+        elapsed = time.monotonic() - started
+
+    assert response.status_code == 503
+    assert elapsed < 5
+    assert ExperimentRun.objects.get().status == Status.FAILED
 
 
 # --- Following a run --------------------------------------------------------------------------------------
