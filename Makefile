@@ -10,9 +10,9 @@ COURSE := content/transformers-architecture
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 # System packages the suite and the certificates need: zbar (QR decoding in tests), poppler (PDF -> PNG),
-# fonts that cover Latin/Greek/Cyrillic/Arabic and CJK names, Chromium for the browser tests, wrk (the load
-# generator of `make bench`).
-APT_PACKAGES := libzbar0 poppler-utils fonts-dejavu-core fonts-wqy-zenhei chromium wrk
+# fonts that cover Latin/Greek/Cyrillic/Arabic and CJK names, Chromium and an emoji font (the lessons' callout
+# icons) for the browser tests, wrk (the load generator of `make bench`).
+APT_PACKAGES := libzbar0 poppler-utils fonts-dejavu-core fonts-wqy-zenhei chromium fonts-noto-color-emoji wrk
 
 .PHONY: help install system-deps setup run worker web test lint bench clean superuser
 

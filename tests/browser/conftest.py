@@ -33,10 +33,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-# A healthy page answers in well under a second; these leave room for a busy 2-core CI runner and still fail a
-# stuck wait long before Playwright's 30 s default.
-DEFAULT_TIMEOUT_MS = 20_000
-EXPECT_TIMEOUT_MS = 10_000
+# A healthy page answers in well under a second; these leave room for a busy 2-core runner (the live server,
+# Chromium, a Celery worker and the test itself share it).
+DEFAULT_TIMEOUT_MS = 30_000
+EXPECT_TIMEOUT_MS = 15_000
 
 
 def chromium_path() -> str | None:
@@ -95,10 +95,23 @@ class BrowserErrors:
         return [m for m in self.messages if not any(fragment in m for fragment in self.allowed)]
 
 
+_warmed_up: set[str] = set()
+
+
 @pytest.fixture
 def site(live_server, transactional_db):
-    """The live server with the real course loaded, as `make run` loads it."""
+    """The live server with the real course loaded, as `make run` loads it.
+
+    The first lesson page a server process renders imports the experiment catalogue (PyTorch), which takes
+    seconds on a busy runner; one untimed request per live server pays that once, so the tests' per-step
+    timeouts measure the pages, not the import.
+    """
     call_command("load_course", str(COURSE_DIR), stdout=open(os.devnull, "w"))  # noqa: SIM115
+    if live_server.url not in _warmed_up:
+        from django.test import Client
+
+        Client().get(COURSE_URL_PATH + "the-problem-with-rnns/")
+        _warmed_up.add(live_server.url)
     return live_server
 
 
@@ -143,6 +156,16 @@ def mobile_page(browser, live_server, browser_errors):
     context = _new_context(browser, live_server, MOBILE, browser_errors)
     context_page = context.new_page()
     yield context_page
+    context.close()
+    unexpected = browser_errors.unexpected()
+    assert not unexpected, "the browser reported errors:\n" + "\n".join(unexpected)
+
+
+@pytest.fixture
+def visitor_page(browser, live_server, browser_errors):
+    """A second, separate browser profile at desktop size: someone else, signed out."""
+    context = _new_context(browser, live_server, DESKTOP, browser_errors)
+    yield context.new_page()
     context.close()
     unexpected = browser_errors.unexpected()
     assert not unexpected, "the browser reported errors:\n" + "\n".join(unexpected)
@@ -209,3 +232,50 @@ def accessibility_violations(
             f"{len(nodes)} element(s), e.g. {examples}"
         )
     return lines
+
+
+# --- Quizzes: the answer key comes from the content files, the way an author wrote it ---------------------
+
+
+def quiz_answer_key(lesson_slug: str) -> dict[str, dict]:
+    """{prompt: {"right": text, "wrong": [texts]}} from the module file's front matter."""
+    from lessons.services import parse_module_file
+
+    (path,) = COURSE_DIR.glob(f"[0-9][0-9]-{lesson_slug}.md")
+    key = {}
+    for question in parse_module_file(path).quiz["questions"]:
+        choices = [c if isinstance(c, dict) else {"text": c} for c in question["choices"]]
+        key[question["prompt"]] = {
+            "right": next(c["text"] for c in choices if c.get("correct")),
+            "wrong": [c["text"] for c in choices if not c.get("correct")],
+        }
+    return key
+
+
+def course_lesson_slugs() -> list[str]:
+    from lessons.services import parse_module_file
+
+    sources = sorted((parse_module_file(path) for path in COURSE_DIR.glob("[0-9][0-9]-*.md")), key=lambda s: s.order)
+    return [source.slug for source in sources]
+
+
+def question_prompt(fieldset) -> str:
+    """The prompt of a quiz question: its legend without the "Question N of M" counter."""
+    legend = fieldset.locator("legend")
+    counter = legend.locator(".quiz-question__number").inner_text()
+    return legend.inner_text().removeprefix(counter).strip()
+
+
+def answer_quiz(page, lesson_slug: str, *, wrong: int = 0) -> None:
+    """Answer the quiz on the current page by clicking labels: the first `wrong` questions wrongly, the rest right,
+    then submit."""
+    key = quiz_answer_key(lesson_slug)
+    questions = page.locator("fieldset.quiz-question")
+    count = questions.count()
+    assert count == len(key), f"the page shows {count} questions, the content file has {len(key)}"
+    for index in range(count):
+        fieldset = questions.nth(index)
+        answer = key[question_prompt(fieldset)]
+        text = answer["wrong"][0] if index < wrong else answer["right"]
+        fieldset.get_by_label(text, exact=True).check()
+    page.get_by_role("button", name="Submit answers").click()

@@ -1,7 +1,7 @@
 """axe-core on the main pages: no serious or critical violations, for anonymous visitors and signed-in learners."""
 import pytest
 
-from tests.browser.conftest import COURSE_URL_PATH, accessibility_violations
+from tests.browser.conftest import COURSE_URL_PATH, accessibility_violations, answer_quiz
 
 pytestmark = pytest.mark.browser
 
@@ -20,7 +20,16 @@ def lesson_paths() -> list[str]:
 
 def test_public_pages_have_no_serious_accessibility_violations(site, page):
     violations = []
-    for path in ["/", COURSE_URL_PATH, "/accounts/signup/", "/accounts/login/", "/about/"]:
+    public_paths = [
+        "/",
+        COURSE_URL_PATH,
+        COURSE_URL_PATH + "the-problem-with-rnns/quiz/",  # the quiz's "sign in to take it" page
+        "/accounts/signup/",
+        "/accounts/login/",
+        "/about/",
+        "/certificates/",
+    ]
+    for path in public_paths:
         page.goto(path)
         violations += accessibility_violations(page)
     assert not violations, "\n".join(violations)
@@ -54,4 +63,26 @@ def test_pages_for_a_signed_in_learner_have_no_serious_accessibility_violations(
     for path in [COURSE_URL_PATH, "/dashboard/"]:
         page.goto(path)
         violations += accessibility_violations(page)
+    assert not violations, "\n".join(violations)
+
+
+def test_quiz_pages_have_no_serious_accessibility_violations(site, signed_in_page):
+    page = signed_in_page
+    slug = "the-problem-with-rnns"
+    violations = []
+    page.goto(f"{COURSE_URL_PATH}{slug}/quiz/")
+    violations += accessibility_violations(page)
+
+    page.get_by_role("button", name="Submit answers").click()  # nothing answered: the error summary
+    page.locator("#quiz-errors").wait_for()
+    violations += accessibility_violations(page)
+
+    answer_quiz(page, slug, wrong=2)
+    page.get_by_role("heading", name="Not passed yet: 3/5").wait_for()
+    violations += accessibility_violations(page)
+
+    page.get_by_role("link", name="Retake the quiz").click()
+    answer_quiz(page, slug)
+    page.get_by_role("heading", name="Passed: 5/5").wait_for()
+    violations += accessibility_violations(page)
     assert not violations, "\n".join(violations)

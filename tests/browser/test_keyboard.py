@@ -4,7 +4,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import COURSE_URL_PATH
+from tests.browser.conftest import COURSE_URL_PATH, question_prompt, quiz_answer_key
 
 pytestmark = pytest.mark.browser
 
@@ -16,6 +16,8 @@ FOCUSED = """() => {
   const style = getComputedStyle(el);
   return {
     tag: el.tagName.toLowerCase(),
+    id: el.id,
+    type: el.getAttribute('type'),
     text: (el.innerText || el.getAttribute('aria-label') || el.value || '').trim().slice(0, 80),
     href: el.getAttribute('href'),
     visible: box.width > 0 && box.height > 0 && style.visibility !== 'hidden' && Number(style.opacity) > 0,
@@ -90,3 +92,50 @@ def test_wide_code_listings_scroll_sideways_with_the_arrow_keys(site, page):
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
     page.wait_for_function("before => document.activeElement.scrollLeft > before", arg=before)
+
+
+def test_quiz_can_be_answered_and_submitted_with_the_keyboard_alone(site, signed_in_page):
+    page = signed_in_page
+    slug = "the-problem-with-rnns"
+    key = quiz_answer_key(slug)
+    page.goto(f"{COURSE_URL_PATH}{slug}/quiz/")
+    questions = page.locator("fieldset.quiz-question")
+    count = questions.count()
+
+    first_radio, _ = tab_until(page, lambda el: el["type"] == "radio")
+    assert first_radio["outline"], "a focused answer needs a visible focus ring"
+    for index in range(count):
+        fieldset = questions.nth(index)
+        radios = fieldset.locator("input[type=radio]")
+        ids = radios.evaluate_all("inputs => inputs.map(input => input.id)")
+        labels = [fieldset.locator(f"label[for='{input_id}']").inner_text().strip() for input_id in ids]
+        right = labels.index(key[question_prompt(fieldset)]["right"])
+        # Tab enters a radio group on its first answer; arrow keys move through the group, choosing as they go.
+        assert focused(page)["id"] == ids[0], f"question {index + 1}: Tab should land on its first answer"
+        if index == count - 1:
+            # Leave the last question unanswered and submit: the page comes back with the other answers kept and
+            # focus on the summary of what is missing, whose link leads to the question.
+            page.keyboard.press("Tab")
+            assert focused(page)["text"] == "Submit answers"
+            page.keyboard.press("Enter")
+            expect(page.locator("#quiz-errors")).to_be_focused()
+            expect(questions.nth(0).locator("input:checked")).to_have_count(1)
+            page.keyboard.press("Tab")
+            assert focused(page)["text"] == f"Question {count}"
+            page.keyboard.press("Enter")
+            expect(page).to_have_url(re.compile(f"#question-{count}$"))
+            page.keyboard.press("Tab")
+            assert focused(page)["id"] == ids[0]
+        page.keyboard.press("Space")
+        for _ in range(right):
+            page.keyboard.press("ArrowDown")
+        expect(radios.nth(right)).to_be_checked()
+        page.keyboard.press("Tab")
+
+    assert focused(page)["text"] == "Submit answers"
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Passed: {count}/{count}")
+    # From the result, Tab reaches the way on without the mouse.
+    tab_until(page, lambda el: el["text"].startswith("Continue with module 2"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Attention: The Core Idea")
