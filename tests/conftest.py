@@ -137,6 +137,7 @@ def _clean_sqlite_test_files():
     var = REPO / ".var"
     for path in var.glob(f"test-{os.getpid()}.sqlite3*"):
         path.unlink(missing_ok=True)
+    shutil.rmtree(var / f"test-media-{os.getpid()}", ignore_errors=True)
 
 
 def pytest_report_header(config) -> str:

@@ -17,6 +17,7 @@ PROD_ENV = {
     "DATABASE_URL": "sqlite:////tmp/academy-deploy-check.db",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
     "SITE_URL": "https://academy.example.org",
+    "CERTIFICATE_SIGNING_KEY_PATH": "/tmp/academy-deploy-check-key.json",
 }
 
 
@@ -65,6 +66,13 @@ def test_production_settings_refuse_to_start_without_their_variables():
     result = manage("check", env={**env, "DJANGO_SETTINGS_MODULE": "config.settings.prod"})
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr and "SITE_URL" in result.stderr
+
+
+def test_production_settings_refuse_to_start_without_a_persistent_signing_key():
+    env = {k: v for k, v in {**os.environ, **PROD_ENV}.items() if not k.startswith("CERTIFICATE_SIGNING_KEY")}
+    result = manage("check", env={**env, "DJANGO_SETTINGS_MODULE": "config.settings.prod"})
+    assert result.returncode != 0
+    assert "CERTIFICATE_SIGNING_KEY" in result.stderr
 
 
 def test_production_settings_pass_the_deploy_checklist():

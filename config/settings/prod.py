@@ -7,6 +7,12 @@ REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL", 
 _missing = [name for name in REQUIRED if not os.environ.get(name)]
 if _missing:
     raise ImproperlyConfigured(f"Production settings need these environment variables: {', '.join(_missing)}")
+if not (os.environ.get("CERTIFICATE_SIGNING_KEY") or os.environ.get("CERTIFICATE_SIGNING_KEY_PATH")):
+    # A key generated into a container's throwaway folder would change on redeploy and void every signature.
+    raise ImproperlyConfigured(
+        "Production settings need CERTIFICATE_SIGNING_KEY (a private Ed25519 JWK) or CERTIFICATE_SIGNING_KEY_PATH "
+        "(a file on a persistent volume; generated there on first use)."
+    )
 
 from .base import *
 from .base import env_bool

@@ -22,6 +22,10 @@ else:
     # One test database per process, so two suites on one machine never drop each other's database.
     DATABASES["default"]["TEST"] = {"NAME": f"test_academy_{os.getpid()}"}
 
+# Certificates and uploads written by tests stay out of the development site's media folder.
+MEDIA_ROOT = VAR_DIR / f"test-media-{os.getpid()}"
+MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
+
 CELERY_BROKER_URL = "memory://"
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 CELERY_RESULT_BACKEND = "cache+memory://"
