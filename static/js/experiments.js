@@ -116,6 +116,11 @@
         responsive: true, displaylogo: false, modeBarButtonsToRemove: ["sendDataToCloud"]
       });
     }).then(function () {
+      // The chart is hidden from assistive technology (the data table is its accessible form), so nothing in it
+      // may take keyboard focus either: plotly's toolbar stays a mouse convenience.
+      panel.chart.querySelectorAll("a, button, input, [tabindex]").forEach(function (node) {
+        node.setAttribute("tabindex", "-1");
+      });
       // The chart now shows the numbers; the table stays one click away (and is what screen readers get).
       if (panel.data) panel.data.open = false;
     }).catch(function () {
