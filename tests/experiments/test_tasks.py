@@ -266,3 +266,22 @@ def test_a_late_result_does_not_overwrite_a_run_the_reaper_failed(queued_run):
     assert services.complete_run(run_id=queued_run.pk, result={"table": {}}, figure={}) is False
     queued_run.refresh_from_db()
     assert queued_run.status == Status.FAILED and queued_run.result is None
+
+
+def test_neither_the_worker_parent_nor_the_web_process_imports_torch_at_startup():
+    """Only pool children import torch (after the fork), so no parent ever initialises CUDA for its children."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import django, sys; django.setup(); from config.celery import app; app.loader.import_default_modules(); "
+        "import experiments.views, experiments.panels, experiments.admin, config.urls; "
+        "print('torch' in sys.modules)"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}, timeout=120, check=True,
+    )
+    assert completed.stdout.strip().splitlines()[-1] == "False"
