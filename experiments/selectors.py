@@ -24,6 +24,16 @@ def latest_successful_run(experiment: str) -> ExperimentRun | None:
     )
 
 
+def latest_successful_run_summary(experiment: str) -> ExperimentRun | None:
+    """The latest successful run without its (large) result and figure JSON, for listings."""
+    return (
+        ExperimentRun.objects.filter(experiment=experiment, status=Status.SUCCEEDED)
+        .only("pk", "experiment", "status", "finished_at")
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+
+
 def active_run_of(user, *, experiment: str | None = None) -> ExperimentRun | None:
     """The user's queued or running run (there is at most one), optionally only for ``experiment``."""
     if user is None or not user.is_authenticated:

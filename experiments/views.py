@@ -64,7 +64,7 @@ def experiment_list(request: HttpRequest) -> JsonResponse:
     for name in catalog.experiment_names():
         info = catalog.get_info(name)
         schema = catalog.param_schema(name, device_class)
-        latest = selectors.latest_successful_run(name)
+        latest = selectors.latest_successful_run_summary(name)
         experiments.append(
             {
                 "name": name,

@@ -30,6 +30,8 @@ def test_admin_lists_runs_and_filters_them_by_status_and_experiment(admin_client
     assert f"/admin/experiments/experimentrun/{succeeded.pk}/change/" not in only_failed
     assert f"/admin/experiments/experimentrun/{succeeded.pk}/change/" in only_gradients
     assert admin_client.get(f"{CHANGELIST}{succeeded.pk}/change/").status_code == 200
+    for term in ("memory", str(failed.pk), "not-a-number"):
+        assert admin_client.get(CHANGELIST, {"q": term}).status_code == 200
 
 
 def test_admin_re_runs_a_run_with_the_same_experiment_and_params(admin_client):
