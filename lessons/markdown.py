@@ -25,7 +25,7 @@ from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
 # Bump when the HTML this module produces changes, so cached lesson HTML is rebuilt.
-RENDERER_VERSION = "4"
+RENDERER_VERSION = "5"
 WORDS_PER_MINUTE = 200
 EXPERIMENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
@@ -87,7 +87,7 @@ def _render_fence(self, tokens, idx, options, env) -> str:
         label = "Output (numbers vary by run)" if "approx" in flags else "Output"
         return (
             f'<figure class="code-output"><figcaption>{label}</figcaption>'
-            f"<pre><code>{html.escape(token.content)}</code></pre></figure>\n"
+            f'<pre tabindex="0"><code>{html.escape(token.content)}</code></pre></figure>\n'
         )
     css_lang = re.sub(r"[^a-z0-9+-]", "", lang) or "text"
     note = ""
@@ -96,7 +96,7 @@ def _render_fence(self, tokens, idx, options, env) -> str:
     return (
         f'<div class="code-block" data-lang="{css_lang}"><div class="code-toolbar">'
         f'<span class="code-lang">{css_lang}</span>{note}</div>'
-        f'<pre class="highlight"><code class="language-{css_lang}">{_highlight(token.content, lang)}</code></pre>'
+        f'<pre class="highlight" tabindex="0"><code class="language-{css_lang}">{_highlight(token.content, lang)}</code></pre>'
         "</div>\n"
     )
 
@@ -141,6 +141,8 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "a": {"href", "aria-hidden"},
     "img": {"src", "alt", "width", "height", "loading"},
     "div": {"data-experiment", "data-lang", "role", "aria-label"},
+    # Scrollable listings must be reachable by keyboard (axe: scrollable-region-focusable).
+    "pre": {"tabindex"},
     "th": {"style", "colspan", "rowspan", "scope"},
     "td": {"style", "colspan", "rowspan"},
     "math": {"xmlns", "display"},
