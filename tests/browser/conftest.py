@@ -16,6 +16,11 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+try:  # Test modules import `expect` from here, so a missing Playwright skips (or, in CI, fails) them cleanly.
+    from playwright.sync_api import expect
+except ImportError:
+    expect = None
+
 REPO = Path(__file__).resolve().parent.parent.parent
 COURSE_DIR = REPO / "content" / "transformers-architecture"
 COURSE_URL_PATH = "/courses/transformers-architecture/"
@@ -61,7 +66,7 @@ def browser() -> Iterator:
     if not path:
         _unavailable("Chromium is not installed (apt-get install chromium, or set CHROMIUM_PATH)")
     try:
-        from playwright.sync_api import expect, sync_playwright
+        from playwright.sync_api import sync_playwright
     except ImportError:
         _unavailable("playwright is not installed (pip install -r requirements.txt)")
     expect.set_options(timeout=EXPECT_TIMEOUT_MS)

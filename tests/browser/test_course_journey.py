@@ -10,7 +10,6 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import expect
 
 from tests.browser.conftest import (
     COURSE_URL_PATH,
@@ -18,6 +17,7 @@ from tests.browser.conftest import (
     accessibility_violations,
     answer_quiz,
     course_lesson_slugs,
+    expect,
     screenshot,
 )
 
@@ -87,6 +87,7 @@ def test_learner_fails_then_passes_module_one_and_completes_the_course_to_a_cert
     certificate_status = page.locator(".certificate-status")
     expect(certificate_status).to_contain_text("Your certificate was issued")
     expect(certificate_status).to_contain_text(HOLDER)
+    page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "dashboard")
     dashboard_violations = accessibility_violations(page)
 

@@ -3,9 +3,8 @@ page shows the progress bar and then the Plotly chart, without a reload."""
 import re
 
 import pytest
-from playwright.sync_api import expect
 
-from tests.browser.conftest import COURSE_URL_PATH, screenshot, sign_in
+from tests.browser.conftest import COURSE_URL_PATH, expect, screenshot, sign_in
 from tests.experiments.conftest import celery_broker
 
 pytestmark = [pytest.mark.browser, pytest.mark.redis, pytest.mark.slow]

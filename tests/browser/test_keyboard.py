@@ -2,9 +2,8 @@
 import re
 
 import pytest
-from playwright.sync_api import expect
 
-from tests.browser.conftest import COURSE_URL_PATH, question_prompt, quiz_answer_key
+from tests.browser.conftest import COURSE_URL_PATH, expect, question_prompt, quiz_answer_key
 
 pytestmark = pytest.mark.browser
 

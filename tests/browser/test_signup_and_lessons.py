@@ -2,9 +2,8 @@
 import re
 
 import pytest
-from playwright.sync_api import expect
 
-from tests.browser.conftest import COURSE_URL_PATH, PASSWORD, screenshot
+from tests.browser.conftest import COURSE_URL_PATH, PASSWORD, expect, screenshot
 
 pytestmark = pytest.mark.browser
 
