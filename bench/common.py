@@ -57,6 +57,7 @@ def site_env(**extra: str) -> dict[str, str]:
         "TA_VAR_DIR": str(WORK / "var"),
         "MEDIA_ROOT": str(WORK / "media"),
         "STATIC_ROOT": str(WORK / "static"),
+        "CERTIFICATE_SIGNING_KEY_PATH": str(WORK / "var" / "certificate-signing-key.json"),
         "PYTHONPATH": str(REPO),
         "PYTHONUNBUFFERED": "1",
     }
@@ -182,6 +183,10 @@ def start_web(*, workers: int = WEB_WORKERS, name: str = "gunicorn") -> Service:
         "--workers", str(workers),
         "--access-logfile", str(access_log),
         "--backlog", "2048",
+        # Production keeps gunicorn's 30 s default. The first lesson view of each worker imports torch for the
+        # experiment panels (10+ s here; three workers at once on two busy cores can pass 30 s and get killed):
+        # a cold-start problem reported in docs/performance.md, kept out of the steady-state figures.
+        "--timeout", "180",
     ]
     service = start_service(name, args, env=site_env())
     service.extra["port"] = port

@@ -67,6 +67,10 @@ class LoadResult:
         }
 
 
+def _seconds(duration_s: float) -> str:
+    return f"{max(1, round(duration_s))}s"  # wrk takes whole seconds
+
+
 def wrk_binary() -> str:
     path = shutil.which("wrk")
     if path is None:
@@ -96,8 +100,8 @@ def run_wrk(
         request_file.write_text("\n".join(r.line() for r in requests) + "\n")
         out = Path(tmp) / "out.json"
         args = [
-            wrk_binary(), "-t", str(threads), "-c", str(connections), "-d", f"{duration_s:g}s", "--timeout", "10s",
-            "-s", str(LUA), f"http://127.0.0.1:{port}",
+            wrk_binary(), "-t", str(threads), "-c", str(connections), "-d", _seconds(duration_s),
+            "--timeout", "10s", "-s", str(LUA), f"http://127.0.0.1:{port}",
             "--", str(request_file), "once" if once else "cycle", f"{rate:g}", str(threads), str(expect_status),
             expect_text or "-",
         ]
@@ -137,8 +141,8 @@ def run_wrk_background(
     request_file = out.with_suffix(".tsv")
     request_file.write_text("\n".join(r.line() for r in requests) + "\n")
     args = [
-        wrk_binary(), "-t", str(threads), "-c", str(connections), "-d", f"{duration_s:g}s", "--timeout", "10s",
-        "-s", str(LUA), f"http://127.0.0.1:{port}",
+        wrk_binary(), "-t", str(threads), "-c", str(connections), "-d", _seconds(duration_s),
+        "--timeout", "10s", "-s", str(LUA), f"http://127.0.0.1:{port}",
         "--", str(request_file), "cycle", f"{rate:g}", str(threads), str(expect_status), expect_text or "-",
         "etag" if etag else "-",
     ]

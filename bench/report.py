@@ -113,7 +113,7 @@ def budget_table(results: dict) -> list[Row]:
                         "tests/test_query_counts.py and the apps' own query tests"))
 
     pages = results.get("pages") or {}
-    for key in ("lesson", "lesson_signed_in", "verification", "quiz_submit"):
+    for key in ("lesson", "lesson_signed_in", "verification", "quiz_submit") if "pages" in results["stages"] else ():
         result = pages.get(key)
         if result is None:
             rows.append(Row(key.replace("_", " "), "", "not measured", "n/a", errors.get("pages", "")))
@@ -201,19 +201,26 @@ def budget_table(results: dict) -> list[Row]:
 
 
 def experiment_rows(experiments: dict) -> list[Row]:
-    """Rows from bench/experiments.py's JSON: a list of {budget, target, measured, ok} under "budgets"."""
+    """Rows parsed from bench/experiments.py's report (see bench/experiment_report.py), with run notes."""
     if not experiments.get("available"):
         return [Row("Experiments (bench/experiments.py)", "", "not run", "n/a", experiments.get("reason", ""))]
-    figures = experiments.get("figures") or {}
-    budgets = figures.get("budgets")
-    if not budgets:
-        return [Row("Experiments (bench/experiments.py)", "", f"exit {experiments.get('returncode')}", "n/a",
-                    "no figures in its JSON output")]
-    return [
-        Row(str(item.get("budget", "")), str(item.get("target", "")), str(item.get("measured", "")),
-            _verdict(item.get("ok")) if item.get("ok") is not None else "info", str(item.get("note", "")))
-        for item in budgets
-    ]
+    runs = experiments.get("runs") or {}
+    rows = []
+    for item in (experiments.get("figures") or {}).get("budgets", []):
+        notes = []
+        for name, run in runs.items():
+            if name not in item["budget"] and "overhead" not in item["budget"]:
+                continue
+            if run.get("skipped"):
+                notes.append(f"{name}: skipped, {run['skipped']}")
+            elif run.get("returncode"):
+                notes.append(f"{name}: exit {run['returncode']} after {run['seconds']:.0f} s")
+            elif name in item["budget"] and run.get("cpu", {}).get("background_cores", 0) > BUSY_CORES:
+                notes.append(f"machine busy: other processes used {run['cpu']['background_cores']:.1f} cores")
+        ok = item.get("ok")
+        rows.append(Row(item["budget"], item["target"], item["measured"], _verdict(ok) if ok is not None else
+                        ("info" if "printed" in item["target"] else "n/a"), "; ".join(notes)))
+    return rows
 
 
 def _markdown(rows: list[list[str]]) -> str:

@@ -197,28 +197,46 @@ def stage_memory(pages: dict[str, Page]) -> dict:
     return web_memory.rss_growth(mix, workers=WEB_WORKERS)
 
 
-def stage_experiments() -> dict:
+def stage_experiments(deadline: float) -> dict:
+    """bench/experiments.py (the experiments engineer's), one experiment per process so that a slow one cannot
+    take the others' figures with it; each gets what is left of the overall deadline."""
+    from bench import experiment_report
+    from bench.cpu_monitor import CpuMonitor
+
     script = REPO / "bench" / "experiments.py"
     if not script.exists():
         return {"available": False, "reason": "bench/experiments.py is not in the tree yet"}
-    out = WORK / "experiments.json"
-    out.unlink(missing_ok=True)
-    started = time.monotonic()
-    completed = subprocess.run(
-        [PYTHON, "-m", "bench.experiments", "--json", str(out)], cwd=REPO, capture_output=True, text=True,
-        timeout=540, env=site_env(),
-    )
-    result = {"available": True, "returncode": completed.returncode, "seconds": round(time.monotonic() - started, 1),
-              "stdout_tail": completed.stdout[-4000:], "stderr_tail": completed.stderr[-2000:]}
-    if out.exists():
-        result["figures"] = json.loads(out.read_text())
-    return result
+    log = WORK / "experiments.txt"
+    outputs, runs = [], {}
+    for name in experiment_report.WALL_BUDGETS_S:
+        left = deadline - time.monotonic()
+        if left < 30:
+            runs[name] = {"skipped": "no time left within the bench's 10-minute budget"}
+            continue
+        started = time.monotonic()
+        with CpuMonitor() as monitor, (WORK / f"experiments-{name}.txt").open("w") as out:
+            process = subprocess.Popen([PYTHON, str(script), "--only", name], cwd=REPO, stdout=out,
+                                       stderr=subprocess.STDOUT, text=True)
+            try:
+                process.wait(timeout=left)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        text = (WORK / f"experiments-{name}.txt").read_text(errors="replace")
+        outputs.append(text)
+        runs[name] = {"returncode": process.returncode, "seconds": round(time.monotonic() - started, 1),
+                      "cpu": monitor.usage.as_dict(), "tail": text[-1500:]}
+    log.write_text("\n".join(outputs))
+    figures = experiment_report.parse("\n".join(outputs))
+    return {"available": True, "runs": runs, "figures": figures}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=STAGES, help="run only these stages")
     parser.add_argument("--no-docs", action="store_true", help="do not update docs/performance.md")
+    parser.add_argument("--reuse-data", action="store_true",
+                        help="development only: keep the last run's database (quiz submissions are used up)")
     args = parser.parse_args(argv)
     stages = args.only or list(STAGES)
     started = time.monotonic()
@@ -250,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if needs_site:
             print(f"[{time.monotonic() - started:6.1f}s] prepare (database, course, learners) ...", flush=True)
-            fixtures = prepare()
+            fixtures = json.loads(FIXTURES_JSON.read_text()) if args.reuse_data else prepare()
             pages = pages_for(fixtures)
             web = start_web()
             results["warm_up_first_answer_s"] = round(warm_up(web, list(pages.values()), workers=WEB_WORKERS), 2)
@@ -265,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if web is not None:
             stop_all([web])
-    stage("experiments", stage_experiments)
+    stage("experiments", stage_experiments, started + report.TOTAL_BUDGET_S - 15)
 
     results["total_seconds"] = round(time.monotonic() - started, 1)
     RESULTS_JSON.parent.mkdir(parents=True, exist_ok=True)

@@ -40,7 +40,7 @@ def _get(port: int, request: Request, timeout: float = 120) -> int:
     return status
 
 
-def warm_up(web: Service, pages: list[Page], *, workers: int, wrk_seconds: float = 1.5) -> float:
+def warm_up(web: Service, pages: list[Page], *, workers: int, wrk_seconds: float = 2) -> float:
     """Make every worker import and render everything once before measuring (the first lesson view imports
     torch for the experiment panels: seconds, not a steady-state cost). Returns the slowest first answer (s)."""
     port = web.extra["port"]
@@ -69,7 +69,12 @@ def measure(web: Service, page: Page, *, rate: float = 0, duration_s: float = DU
             expect_status=page.expect_status, expect_text=page.expect_text, rate=rate, connections=CONCURRENCY,
             once=page.once,
         )
-    result.extra["cpu"] = monitor.usage.as_dict()
+    usage = monitor.usage
+    result.extra["cpu"] = usage.as_dict()
+    if result.requests:
+        # CPU time of everything serving the page (gunicorn, PostgreSQL backends, wrk) per request: unlike req/s,
+        # it barely changes when other processes share the machine, so runs on a busy machine stay comparable.
+        result.extra["cpu_ms_per_request"] = round(usage.bench_cores * usage.seconds * 1000 / result.requests, 2)
     return result
 
 
