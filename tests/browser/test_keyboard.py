@@ -22,6 +22,7 @@ FOCUSED = """() => {
     visible: box.width > 0 && box.height > 0 && style.visibility !== 'hidden' && Number(style.opacity) > 0,
     onScreen: box.right > 0 && box.left < window.innerWidth,
     outline: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0,
+    scrollsSideways: el.scrollWidth > el.clientWidth,
   };
 }"""
 
@@ -86,7 +87,7 @@ def test_wide_code_listings_scroll_sideways_with_the_arrow_keys(site, page):
     )
     if not wide:
         pytest.skip("module 1 has no listing wider than the desktop column")
-    tab_until(page, lambda el: el["tag"] == "pre")
+    tab_until(page, lambda el: el["tag"] == "pre" and el["scrollsSideways"])
     before = page.evaluate("document.activeElement.scrollLeft")
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
