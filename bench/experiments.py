@@ -1,0 +1,276 @@
+"""Wall time of each lesson experiment at its default settings, and the cost of our harness.
+
+Run from the repository root::
+
+    .venv/bin/python bench/experiments.py [--only sequence-latency] [--repeats 3]
+
+For every experiment it prints the wall time of ``run()`` at the defaults of this
+machine's device class (what a visitor pressing "Run" waits for), the time to build the
+figure, and the overhead of the harness (validation, Timer, progress reports,
+statistics, environment) against the same torch work written as a bare loop:
+
+* sequence-latency: per-call median from ``common.measure`` (Timer.blocked_autorange,
+  warm-up, sync) vs a bare ``time.perf_counter()`` loop around the same forward,
+  interleaved, for a few (model, batch, length) points;
+* gradient-flow and long-range-recall: ``run()`` wall time vs the same models, inputs
+  and backward passes / training steps in a plain loop.
+
+No Django import anywhere: this exercises exactly what the Celery worker calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+# This file is bench/experiments.py: put the repository root first on sys.path so that
+# ``import experiments`` finds the package, not this script.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from experiments.bench import gradient_flow, long_range_recall, registry, sequence_latency
+from experiments.bench.common import measure, resolve_device, seed_everything, sync_for, torch_threads
+
+
+def run_experiment(name: str, device_class: str) -> dict[str, Any]:
+    """Run one experiment at its defaults; return wall time, figure time and the result."""
+    exp = registry.get_experiment(name)
+    config = registry.validate_params(name, {}, device_class)
+    calls: list[float] = []
+    start = time.perf_counter()
+    result = exp.run(config, lambda f, m: calls.append(f))
+    wall = time.perf_counter() - start
+    start = time.perf_counter()
+    fig = exp.figure(result)
+    fig_s = time.perf_counter() - start
+    return {
+        "config": config,
+        "result": result,
+        "wall_s": wall,
+        "figure_s": fig_s,
+        "figure_kb": len(json.dumps(fig)) / 1024,
+        "result_kb": len(json.dumps(result)) / 1024,
+        "progress_calls": len(calls),
+    }
+
+
+# --------------------------------------------------------------- sequence-latency
+
+
+def bare_median(fn: Any, sync: Any, calls: int) -> float:
+    """Median of ``calls`` individually perf_counter-timed calls after one warm-up call."""
+    fn()
+    sync()
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def latency_overhead(config: Any, points: list[tuple[int, int]], repeats: int) -> list[dict[str, Any]]:
+    """Harness vs bare per-call medians for both models at ``points`` (interleaved ``repeats`` times)."""
+    device = resolve_device(config.device)
+    sync = sync_for(device)
+    models = sequence_latency.build_models(config, device)
+    gen = torch.Generator().manual_seed(0)
+    out = []
+    for batch, length in points:
+        x = torch.randint(0, config.vocab, (batch, length), generator=gen).to(device)
+        for name, model in models.items():
+            step = sequence_latency.make_step(model, x, config.mode, config.vocab)
+            harness, bare = [], []
+            for _ in range(repeats):
+                t = measure(step, sync=sync, min_run_time=config.min_run_time)
+                harness.append(t.median)
+                # as many calls as the harness timed, at least 5
+                bare.append(bare_median(step, sync, max(5, t.blocks * t.calls_per_block)))
+            h, b = statistics.median(harness), statistics.median(bare)
+            out.append({"model": name, "batch": batch, "seq_len": length, "harness_ms": h * 1e3, "bare_ms": b * 1e3})
+    return out
+
+
+# ------------------------------------------------------------------ gradient-flow
+
+
+def gradient_flow_bare(cfg: gradient_flow.GradientFlowConfig) -> float:
+    """The same gradients as ``gradient_flow.run`` (models, seeds, seed listing) in a plain loop."""
+    device = resolve_device(cfg.device)
+    start = time.perf_counter()
+    with torch_threads(cfg.threads):
+        _gradient_flow_bare(cfg, device)
+    return time.perf_counter() - start
+
+
+def _gradient_flow_bare(cfg: gradient_flow.GradientFlowConfig, device: torch.device) -> None:
+    for name in gradient_flow.MODEL_SETS[cfg.models]:
+        for k in range(cfg.seeds):
+            seed_everything(cfg.seed + 1000 * k)
+            model = gradient_flow.build_model(name, cfg).to(device)
+            gen = torch.Generator().manual_seed(cfg.seed + 1000 * k + 1)
+            x = torch.randn(cfg.samples, cfg.seq_len, cfg.hidden, generator=gen).to(device).requires_grad_(True)
+            readout = (torch.randn(cfg.hidden, generator=gen) / cfg.hidden**0.5).to(device)
+            out = model(x)
+            out = out[0] if isinstance(out, tuple) else out
+            (out[:, -1] @ readout).sum().backward()
+            assert x.grad is not None
+            x.grad.double().norm(dim=-1).cpu()
+    for k in range(cfg.seeds):
+        gradient_flow.seed_listing(cfg.seed + k)
+
+
+# -------------------------------------------------------------- long-range-recall
+
+
+def long_range_recall_bare(cfg: long_range_recall.LongRangeRecallConfig) -> float:
+    """The same training as ``long_range_recall.run`` with no bookkeeping (no per-step .item())."""
+    device = resolve_device(cfg.device)
+    start = time.perf_counter()
+    with torch_threads(cfg.threads):
+        _long_range_recall_bare(cfg, device)
+    return time.perf_counter() - start
+
+
+def _long_range_recall_bare(cfg: long_range_recall.LongRangeRecallConfig, device: torch.device) -> None:
+    for kind in cfg.model_names():
+        for d in cfg.distances:
+            seed_everything(cfg.seed)
+            model = long_range_recall.RecallModel(kind, cfg.hidden, d + 1, cfg.transformer_layers).to(device)
+            opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+            gen = torch.Generator().manual_seed(cfg.seed + d)
+            for _ in range(cfg.steps):
+                x, y = long_range_recall.make_batch(cfg.batch, d, gen)
+                loss = F.cross_entropy(model(x.to(device)), y.to(device))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+            x, y = long_range_recall.make_batch(long_range_recall.TEST_SIZE, d, torch.Generator().manual_seed(1))
+            with torch.inference_mode():
+                model(x.to(device)).argmax(-1)
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def fmt(v: float | None, spec: str = ".2f") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=list(registry.EXPERIMENTS), action="append")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats for the overhead comparisons")
+    args = parser.parse_args()
+    names = args.only or list(registry.EXPERIMENTS)
+    device_class = registry.detect_device_class()
+    env = None
+    print(
+        f"device class: {device_class}; torch {torch.__version__}; threads {torch.get_num_threads()}; "
+        f"cpus {os.cpu_count()}; load avg (1/5/15 min) {os.getloadavg() if hasattr(os, 'getloadavg') else '-'}"
+    )
+    summary_rows = []
+    for name in names:
+        print(f"\n=== {name} (defaults for {device_class}) ===", flush=True)
+        r = run_experiment(name, device_class)
+        result, cfg = r["result"], r["config"]
+        env = result["environment"]
+        print(
+            f"run() wall {r['wall_s']:.2f} s · figure {r['figure_s'] * 1e3:.0f} ms ({r['figure_kb']:.0f} KiB JSON)"
+            f" · result {r['result_kb']:.0f} KiB · {r['progress_calls']} progress calls"
+        )
+        bare_s = overhead = None
+        if name == "sequence-latency":
+            print_latency(result)
+            pts = [(cfg.batch_sizes[0], cfg.seq_lens[len(cfg.seq_lens) // 2]), (cfg.batch_sizes[-1], cfg.seq_lens[1])]
+            rows = latency_overhead(cfg, pts, args.repeats)
+            print("\nharness (Timer.blocked_autorange + warm-up + sync) vs bare perf_counter loop, per call:")
+            print(f"{'model':12} {'batch':>5} {'len':>5} {'harness ms':>11} {'bare ms':>9} {'overhead':>9}")
+            for row in rows:
+                ov = row["harness_ms"] / row["bare_ms"] - 1
+                print(
+                    f"{row['model']:12} {row['batch']:5d} {row['seq_len']:5d} {row['harness_ms']:11.2f}"
+                    f" {row['bare_ms']:9.2f} {ov:+9.1%}"
+                )
+            overhead = statistics.median(r["harness_ms"] / r["bare_ms"] - 1 for r in rows)
+        elif name == "gradient-flow":
+            print_gradient_flow(result)
+            bare = [gradient_flow_bare(cfg) for _ in range(args.repeats)]
+            bare_s = statistics.median(bare)
+            overhead = r["wall_s"] / bare_s - 1
+        else:
+            print_recall(result)
+            bare_s = long_range_recall_bare(cfg)
+            overhead = r["wall_s"] / bare_s - 1
+        summary_rows.append((name, r["wall_s"], bare_s, overhead, r["figure_s"]))
+
+    print("\n=== summary ===")
+    if env:
+        print(
+            f"{env['device']} · {env['device_name']} · {env['num_threads']} threads · torch {env['torch']} · "
+            f"load avg at last run start {env.get('load_avg_1m', '-')}"
+        )
+    print(f"{'experiment':20} {'run() s':>8} {'bare s':>8} {'overhead':>9} {'figure ms':>10}")
+    for name, wall, bare_s, overhead, fig_s in summary_rows:
+        print(f"{name:20} {wall:8.2f} {fmt(bare_s):>8} {fmt(overhead, '+.1%'):>9} {fig_s * 1e3:10.0f}")
+    print("(sequence-latency overhead: median over points of harness/bare per-call median - 1)")
+
+
+def print_latency(result: dict[str, Any]) -> None:
+    cols = result["table"]["columns"]
+    rows = [dict(zip(cols, r, strict=True)) for r in result["table"]["rows"]]
+    print(f"GEMM peak: {result['gemm_peak']['flops_per_s'] / 1e9:.1f} GFLOP/s (n={result['gemm_peak']['n']})")
+    print(
+        f"{'batch':>5} {'len':>5} {'LSTM ms':>9} {'IQR':>7} {'TF ms':>9} {'IQR':>7} {'LSTM/TF':>8} {'TF GFLOP/s':>11}"
+    )
+    for b in sorted({r["batch"] for r in rows}):
+        for t in sorted({r["seq_len"] for r in rows}):
+            lstm = next(r for r in rows if (r["model"], r["batch"], r["seq_len"]) == ("lstm", b, t))
+            tf = next(r for r in rows if (r["model"], r["batch"], r["seq_len"]) == ("transformer", b, t))
+            print(
+                f"{b:5d} {t:5d} {lstm['median_ms']:9.2f} {lstm['iqr_ms']:7.2f} {tf['median_ms']:9.2f}"
+                f" {tf['iqr_ms']:7.2f} {lstm['median_ms'] / tf['median_ms']:8.2f} {tf['gflop_per_s']:11.1f}"
+            )
+    s = result["summary"]
+    print("scaling exponent k (time ~ length^k):", json.dumps(s["scaling_exponent"]))
+    print("winner flips at batch (per length):", json.dumps(s["winner_flips_at_batch"]))
+
+
+def print_gradient_flow(result: dict[str, Any]) -> None:
+    s = result["summary"]
+    dists = s["distances"]
+    print(f"{'model':22} " + " ".join(f"{'d=' + str(d):>10}" for d in dists) + f" {'zeros@max':>10}")
+    for name, m in s["models"].items():
+        print(
+            f"{name:22} "
+            + " ".join(f"{m['ratio_at'][str(d)]:10.2e}" for d in dists)
+            + f" {m['zero_fraction_at_max_distance']:10.0%}"
+        )
+    listing = result["seed_listing"]
+    print("seed listing (measured):", *listing["printed"], sep="\n  ")
+    print("seed listing (claimed): ", listing["claimed"])
+
+
+def print_recall(result: dict[str, Any]) -> None:
+    print(f"{'model':12} " + " ".join(f"{'d=' + str(d):>7}" for d in result["distances"]))
+    for name, accs in result["accuracy"].items():
+        print(f"{name:12} " + " ".join(f"{a:7.3f}" for a in accs))
+    print(f"chance {result['chance']:.3f}")
+    cols = result["table"]["columns"]
+    secs = [dict(zip(cols, r, strict=True)) for r in result["table"]["rows"]]
+    print("train seconds:", ", ".join(f"{r['model']}@{r['distance']}: {r['train_s']:.1f}" for r in secs))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,333 @@
+"""Every Plotly figure of the experiments, built from a result dict alone.
+
+Figures are built here, not in the experiment files, so the numbers and their
+presentation can evolve separately, and so a stored result (from the database) can be
+re-plotted without re-running anything.  All data are passed as plain Python lists and
+the returned figure is ``json.loads(fig.to_json())`` with any typed-array encoding
+(``{"dtype", "bdata"}``) expanded back into lists: the site's data-table fallback and
+any JSON consumer then see ordinary numbers.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+TEMPLATE = "plotly_white"
+MODEL_COLORS = {
+    "lstm": "#d62728",
+    "transformer": "#1f77b4",
+    "rnn": "#ff7f0e",
+    "lstm_fb1": "#e377c2",
+    "lstm_fb3": "#9467bd",
+    "gru": "#2ca02c",
+}
+MODEL_NAMES = {"lstm": "LSTM", "transformer": "Transformer", "rnn": "RNN (tanh)"}
+
+
+def _device_label(result: dict[str, Any]) -> str:
+    env = result.get("environment", {})
+    device = env.get("device", "?")
+    name = env.get("device_name") or ""
+    threads = env.get("num_threads")
+    label = f"{device}: {name}" if name else str(device)
+    if str(device).startswith("cpu") and threads:
+        label += f", {threads} threads"
+    return label
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _decode_typed_arrays(obj: Any) -> Any:
+    """Replace plotly's ``{"dtype": ..., "bdata": ...}`` encodings with plain lists."""
+    if isinstance(obj, dict):
+        if "bdata" in obj and "dtype" in obj:
+            arr = np.frombuffer(base64.b64decode(obj["bdata"]), dtype=np.dtype(obj["dtype"]))
+            if "shape" in obj:
+                shape = obj["shape"]
+                arr = arr.reshape([int(s) for s in str(shape).split(",")] if isinstance(shape, str) else shape)
+            return arr.tolist()
+        return {k: _decode_typed_arrays(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_decode_typed_arrays(v) for v in obj]
+    return obj
+
+
+def to_json_dict(fig: go.Figure) -> dict[str, Any]:
+    """The figure as a JSON-able dict of plain lists (see module docstring)."""
+    return _decode_typed_arrays(json.loads(fig.to_json()))
+
+
+# ----------------------------------------------------------------- sequence latency
+
+
+def sequence_latency_figure(result: dict[str, Any]) -> dict[str, Any]:
+    """Median time vs length (log-log), one panel per batch size, IQR error bars, seed claims dashed.
+
+    A second row shows LSTM time / Transformer time per batch size against a line at 1,
+    so which model wins at which batch size (and where that flips) is visible at a glance.
+    """
+    cols = result["table"]["columns"]
+    rows = [dict(zip(cols, r, strict=True)) for r in result["table"]["rows"]]
+    batches = sorted({r["batch"] for r in rows})
+    claims = result.get("seed_claims") or {}
+    fig = make_subplots(
+        rows=2,
+        cols=len(batches),
+        shared_yaxes="rows",
+        shared_xaxes=True,
+        row_heights=[0.68, 0.32],
+        vertical_spacing=0.08,
+        horizontal_spacing=0.06,
+        subplot_titles=[f"batch {b}" for b in batches] + [""] * len(batches),
+    )
+    for i, b in enumerate(batches, start=1):
+        for model in ("lstm", "transformer"):
+            pts = sorted((r for r in rows if r["batch"] == b and r["model"] == model), key=lambda r: r["seq_len"])
+            if not pts:
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=[p["seq_len"] for p in pts],
+                    y=[p["median_ms"] for p in pts],
+                    error_y={  # from the 25th to the 75th percentile of the timed blocks
+                        "type": "data",
+                        "symmetric": False,
+                        "array": [p["q75_ms"] - p["median_ms"] for p in pts],
+                        "arrayminus": [p["median_ms"] - p["q25_ms"] for p in pts],
+                        "visible": True,
+                    },
+                    mode="lines+markers",
+                    name=MODEL_NAMES[model] + " (measured; bars: 25-75 %)",
+                    legendgroup=model,
+                    showlegend=i == 1,
+                    line={"color": MODEL_COLORS[model]},
+                    customdata=[[p["iqr_ms"], p["tokens_per_s"], p["gflop_per_s"]] for p in pts],
+                    hovertemplate=(
+                        f"{MODEL_NAMES[model]}, batch {b}<br>length %{{x}}<br>median %{{y:.2f}} ms"
+                        "<br>IQR %{customdata[0]:.2f} ms<br>%{customdata[1]:,.0f} tokens/s"
+                        "<br>%{customdata[2]:.1f} GFLOP/s<extra></extra>"
+                    ),
+                ),
+                row=1,
+                col=i,
+            )
+        ms = {(r["model"], r["seq_len"]): r["median_ms"] for r in rows if r["batch"] == b}
+        lengths = sorted({t for _, t in ms})
+        ratio = [
+            ms[("lstm", t)] / ms[("transformer", t)] for t in lengths if ("lstm", t) in ms and ("transformer", t) in ms
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=lengths,
+                y=ratio,
+                mode="lines+markers",
+                name="LSTM time / Transformer time (> 1: Transformer faster)",
+                legendgroup="ratio",
+                showlegend=i == 1,
+                line={"color": "#444"},
+                hovertemplate=f"batch {b}<br>length %{{x}}<br>LSTM / Transformer = %{{y:.2f}}<extra></extra>",
+            ),
+            row=2,
+            col=i,
+        )
+        fig.add_hline(y=1.0, line={"dash": "dot", "color": "#888"}, row=2, col=i)
+    if claims:
+        # The seed's numbers are for batch 32 on an unspecified GPU: put them in the
+        # panel with the closest batch size, and label them as claims.
+        target = min(range(len(batches)), key=lambda j: abs(batches[j] - claims["batch_size"])) + 1
+        for model, key in (("lstm", "lstm_ms"), ("transformer", "transformer_ms")):
+            fig.add_trace(
+                go.Scatter(
+                    x=list(claims["seq_lens"]),
+                    y=list(claims[key]),
+                    mode="lines+markers",
+                    name=f"{MODEL_NAMES[model]}: lesson claims (seed, GPU, batch {claims['batch_size']})",
+                    legendgroup=f"claims-{model}",
+                    line={"color": MODEL_COLORS[model], "dash": "dash", "width": 1.5},
+                    marker={"symbol": "x", "size": 7},
+                    opacity=0.7,
+                    hovertemplate=f"seed claim ({MODEL_NAMES[model]})<br>length %{{x}}<br>%{{y}} ms<extra></extra>",
+                ),
+                row=1,
+                col=target,
+            )
+    fig.update_xaxes(type="log")
+    fig.update_xaxes(title_text="sequence length (tokens)", row=2)
+    fig.update_yaxes(type="log")
+    fig.update_yaxes(title_text="median time per call (ms)", row=1, col=1)
+    fig.update_yaxes(title_text="LSTM / Transformer", row=2, col=1)
+    mode = result.get("params", {}).get("mode", "inference")
+    subtitle = _device_label(result)
+    if result.get("scaled_down"):
+        subtitle += " · sizes scaled down for CPU (see notes)"
+    fig.update_layout(
+        title={
+            "text": f"LSTM vs Transformer latency ({mode}) on {result['environment'].get('device', '?')}"
+            f"<br><sup>{subtitle}</sup>"
+        },
+        template=TEMPLATE,
+        height=700,
+        legend={"orientation": "h", "y": -0.12},
+        margin={"t": 90},
+        hovermode="closest",
+    )
+    return to_json_dict(fig)
+
+
+# -------------------------------------------------------------------- gradient flow
+
+
+def gradient_flow_figure(result: dict[str, Any]) -> dict[str, Any]:
+    """Log-y gradient ratio vs distance with 25-75 % bands; the seed listing in a side panel."""
+    floor = float(result.get("underflow_floor", 1e-46))
+    distances = list(result["distances"])
+    listing = result.get("seed_listing")
+    fig = make_subplots(
+        rows=1,
+        cols=2 if listing else 1,
+        column_widths=[0.7, 0.3] if listing else [1.0],
+        subplot_titles=(
+            ["||dL/dx_t|| / ||dL/dx_last|| vs distance", "seed listing: total grad norm"]
+            if listing
+            else ["||dL/dx_t|| / ||dL/dx_last|| vs distance"]
+        ),
+        horizontal_spacing=0.1,
+    )
+
+    def lift(values: list[float]) -> list[float]:
+        return [v if v > 0 else floor for v in values]
+
+    for name, curve in result["curves"].items():
+        color = MODEL_COLORS.get(name, "#7f7f7f")
+        fig.add_trace(
+            go.Scatter(
+                x=distances + distances[::-1],
+                y=lift(curve["q75"]) + lift(curve["q25"])[::-1],
+                fill="toself",
+                fillcolor=_rgba(color, 0.15),
+                line={"width": 0},
+                hoverinfo="skip",
+                legendgroup=name,
+                showlegend=False,
+                name=curve["label"] + " 25-75 %",
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=distances,
+                y=lift(curve["median"]),
+                customdata=[[m, z] for m, z in zip(curve["median"], curve["zero_fraction"], strict=True)],
+                mode="lines",
+                name=curve["label"],
+                legendgroup=name,
+                line={"color": color},
+                hovertemplate=(
+                    f"{curve['label']}<br>distance %{{x}}<br>median ratio %{{customdata[0]:.3g}}"
+                    "<br>exact zeros %{customdata[1]:.0%}<extra></extra>"
+                ),
+            ),
+            row=1,
+            col=1,
+        )
+    fig.add_hline(
+        y=floor,
+        line={"dash": "dot", "color": "#555"},
+        annotation_text="exact 0: float32 underflow (drawn at floor)",
+        annotation_position="top right",
+        row=1,
+        col=1,
+    )
+    fig.update_xaxes(title_text="distance from the last position (T-1-t)", row=1, col=1)
+    fig.update_yaxes(type="log", exponentformat="power", title_text="gradient ratio (log)", row=1, col=1)
+    if listing:
+        lengths = list(listing["lengths"])
+        fig.add_trace(
+            go.Scatter(
+                x=lengths,
+                y=list(listing["measured"]),
+                mode="lines+markers",
+                name=f"seed listing, measured (seed {listing['measured_seed']})",
+                line={"color": "#333"},
+            ),
+            row=1,
+            col=2,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=lengths,
+                y=list(listing["claimed"]),
+                mode="lines+markers",
+                name="seed listing, lesson's claimed output",
+                line={"color": "#333", "dash": "dash"},
+                marker={"symbol": "x"},
+                opacity=0.7,
+            ),
+            row=1,
+            col=2,
+        )
+        fig.update_xaxes(type="log", title_text="sequence length", row=1, col=2)
+        fig.update_yaxes(type="log", exponentformat="power", title_text="total parameter grad norm", row=1, col=2)
+    seq_len = result.get("params", {}).get("seq_len", len(distances))
+    fig.update_layout(
+        title={
+            "text": f"Gradient flow to earlier tokens (T={seq_len}) on {result['environment'].get('device', '?')}"
+            f"<br><sup>{_device_label(result)} · float32 · median and 25-75 % band</sup>"
+        },
+        template=TEMPLATE,
+        legend={"orientation": "h", "y": -0.2},
+        margin={"t": 90},
+    )
+    return to_json_dict(fig)
+
+
+# --------------------------------------------------------------- long-range recall
+
+
+def long_range_recall_figure(result: dict[str, Any]) -> dict[str, Any]:
+    """Test accuracy vs distance per model, with the chance level as a dashed line."""
+    distances = list(result["distances"])
+    fig = go.Figure()
+    for name, accs in result["accuracy"].items():
+        fig.add_trace(
+            go.Scatter(
+                x=distances,
+                y=list(accs),
+                mode="lines+markers",
+                name=result.get("model_labels", {}).get(name, name),
+                line={"color": MODEL_COLORS.get(name, "#7f7f7f")},
+                hovertemplate="distance %{x}<br>test accuracy %{y:.1%}<extra></extra>",
+            )
+        )
+    chance = float(result["chance"])
+    fig.add_hline(
+        y=chance,
+        line={"dash": "dash", "color": "#555"},
+        annotation_text=f"chance ({chance:.1%})",
+        annotation_position="bottom right",
+    )
+    p = result.get("params", {})
+    fig.update_layout(
+        title={
+            "text": f"Recalling a token d steps back on {result['environment'].get('device', '?')}"
+            f"<br><sup>{_device_label(result)} · {p.get('steps')} steps x batch {p.get('batch')}, "
+            f"hidden {p.get('hidden')}</sup>"
+        },
+        template=TEMPLATE,
+        xaxis={"title": {"text": "distance d (tokens between value and query)"}, "type": "log", "tickvals": distances},
+        yaxis={"title": {"text": "test accuracy"}, "range": [0, 1.05], "tickformat": ".0%"},
+        legend={"orientation": "h", "y": -0.2},
+        margin={"t": 90},
+    )
+    return to_json_dict(fig)

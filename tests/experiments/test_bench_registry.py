@@ -1,0 +1,132 @@
+"""Registry and parameter validation: the contract the Django side relies on (no database)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from experiments.bench import registry
+from experiments.bench.registry import EXPERIMENTS, ParamError, UnknownExperiment
+
+NAMES = ["sequence-latency", "gradient-flow", "long-range-recall"]
+
+
+def test_registry_lists_the_three_experiments() -> None:
+    assert list(EXPERIMENTS) == NAMES
+    for name, exp in EXPERIMENTS.items():
+        assert exp.name == name
+        assert exp.title and exp.description
+        assert dataclasses.is_dataclass(exp.config_cls)
+        assert callable(exp.run) and callable(exp.figure)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            exp.title = "x"  # type: ignore[misc]
+
+
+def test_unknown_experiment() -> None:
+    with pytest.raises(UnknownExperiment):
+        registry.get_experiment("nope")
+    with pytest.raises(UnknownExperiment):
+        registry.param_schema("nope", "cpu")
+    with pytest.raises(UnknownExperiment):
+        registry.validate_params("nope", {}, "cpu")
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("device_class", ["cpu", "cuda"])
+def test_schema_fields_and_defaults_validate(name: str, device_class: str) -> None:
+    schema = registry.param_schema(name, device_class)
+    assert schema, name
+    for p in schema:
+        assert set(p) >= {"name", "type", "default", "min", "max", "choices", "help"}
+        assert p["type"] in {"int", "float", "choice", "int_list", "bool"}
+        assert p["help"]
+        if p["type"] == "choice":
+            assert p["default"] in p["choices"]
+        if p["type"] == "int_list":
+            assert isinstance(p["default"], list)
+    # The defaults are themselves valid, and an empty dict means "all defaults".
+    defaults = {p["name"]: p["default"] for p in schema}
+    config = registry.validate_params(name, {}, device_class)
+    assert registry.validate_params(name, defaults, device_class) == config
+    assert "seed" in defaults
+
+
+def test_device_class_defaults_differ_for_sequence_latency() -> None:
+    cpu = {p["name"]: p for p in registry.param_schema("sequence-latency", "cpu")}
+    gpu = {p["name"]: p for p in registry.param_schema("sequence-latency", "cuda")}
+    # GPU: the seed's full sizes; CPU: scaled down.
+    assert gpu["transformer_layers"]["default"] == 6
+    assert gpu["rnn_layers"]["default"] == 1
+    assert gpu["seq_lens"]["default"] == [10, 50, 100, 200, 500, 1000]
+    assert gpu["batch_sizes"]["default"] == [1, 32]
+    assert cpu["transformer_layers"]["default"] < 6
+    assert max(cpu["seq_lens"]["default"]) <= 500
+    assert cpu["seq_lens"]["max"] < gpu["seq_lens"]["max"]
+
+
+def test_param_error_reports_every_field() -> None:
+    with pytest.raises(ParamError) as info:
+        registry.validate_params(
+            "sequence-latency",
+            {"hidden": 5, "heads": "eight", "seq_lens": [10, 999999], "mode": "fast", "bogus": 1},
+            "cpu",
+        )
+    errors = info.value.errors
+    assert set(errors) == {"hidden", "heads", "seq_lens", "mode", "bogus"}
+    assert "between 16 and 1024" in errors["hidden"] and "got 5" in errors["hidden"]
+    assert "integer" in errors["heads"]
+    assert "999999" in errors["seq_lens"]
+    assert "inference" in errors["mode"]
+    assert "unknown parameter" in errors["bogus"]
+    assert "hidden:" in str(info.value)
+
+
+def test_wrong_types_are_rejected() -> None:
+    cases = {
+        "samples": 1.5,
+        "seq_len": [3],
+        "seeds": True,
+        "models": 3,
+        "hidden": None,
+    }
+    for field, value in cases.items():
+        with pytest.raises(ParamError) as info:
+            registry.validate_params("gradient-flow", {field: value}, "cpu")
+        assert list(info.value.errors) == [field], (field, info.value.errors)
+    with pytest.raises(ParamError) as info:
+        registry.validate_params("long-range-recall", {"distances": "5, x", "lr": "fast"}, "cpu")
+    assert set(info.value.errors) == {"distances", "lr"}
+
+
+def test_form_strings_are_parsed_and_lists_normalised() -> None:
+    cfg = registry.validate_params("long-range-recall", {"steps": "12", "lr": "0.01", "distances": "20, 5,5"}, "cpu")
+    assert cfg.steps == 12 and cfg.lr == 0.01
+    assert cfg.distances == (5, 20)  # sorted, duplicates removed
+
+
+def test_bounds_depend_on_device_class() -> None:
+    registry.validate_params("sequence-latency", {"seq_lens": [2000]}, "cuda")
+    with pytest.raises(ParamError) as info:
+        registry.validate_params("sequence-latency", {"seq_lens": [2000]}, "cpu")
+    assert "between 2 and 1000" in info.value.errors["seq_lens"]
+
+
+def test_cross_field_rule() -> None:
+    with pytest.raises(ParamError) as info:
+        registry.validate_params("sequence-latency", {"hidden": 100, "heads": 8}, "cpu")
+    assert "divide" in info.value.errors["heads"]
+
+
+def test_bad_device_class() -> None:
+    with pytest.raises(ValueError):
+        registry.validate_params("gradient-flow", {}, "tpu")
+
+
+def test_detect_device_class(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert registry.detect_device_class() == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert registry.detect_device_class() == "cuda"
