@@ -7,6 +7,7 @@ import re
 import pytest
 from django.contrib.staticfiles import finders
 
+from experiments import catalog
 from tests.experiments.factories import SMALL_FIGURE, ExperimentRunFactory
 from tests.factories import LessonFactory
 
@@ -73,8 +74,10 @@ def test_signed_in_readers_get_a_real_form_with_labelled_bounded_inputs(signed_i
     assert '<form class="form experiment-form" method="post" action="/experiments/runs/"' in panel
     assert 'name="csrfmiddlewaretoken"' in panel
     assert "<legend>Parameters for a run on this server</legend>" in panel
+    bounds = next(field for field in catalog.param_schema("sequence-latency", "cpu") if field["name"] == "hidden")
     hidden = re.search(r'<input type="number" id="experiment-sequence-latency-hidden"[^>]*>', panel).group(0)
-    assert 'name="hidden"' in hidden and 'min="16"' in hidden and 'max="1024"' in hidden and 'step="1"' in hidden
+    assert 'name="hidden"' in hidden and 'step="1"' in hidden
+    assert f'min="{bounds["min"]}"' in hidden and f'max="{bounds["max"]}"' in hidden
     assert '<label for="experiment-sequence-latency-hidden">' in panel
     assert '<select id="experiment-sequence-latency-mode" name="mode"' in panel
     assert re.search(r'<input type="text" id="experiment-sequence-latency-seq-lens" name="seq_lens" value="[0-9, ]+"',
