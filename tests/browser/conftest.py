@@ -86,18 +86,13 @@ def browser() -> Iterator:
 
 
 class BrowserErrors:
-    """JavaScript errors and console errors (CSP violations, failed requests) seen by a page."""
+    """JavaScript errors and console errors (CSP violations, failed requests) seen by a test's pages."""
 
     def __init__(self) -> None:
         self.messages: list[str] = []
-        self.allowed: list[str] = []
-
-    def allow(self, fragment: str) -> None:
-        """Tolerate console errors containing `fragment` (an expected 4xx the test provokes on purpose)."""
-        self.allowed.append(fragment)
 
     def unexpected(self) -> list[str]:
-        return [m for m in self.messages if not any(fragment in m for fragment in self.allowed)]
+        return list(self.messages)
 
 
 _warmed_up: set[str] = set()
