@@ -177,6 +177,8 @@ def start_web(*, workers: int = WEB_WORKERS, name: str = "gunicorn") -> Service:
     """gunicorn as production runs it (config.wsgi, sync workers, access log), on a spare loopback port."""
     port = free_port()
     access_log = LOGS / f"{name}-access.log"
+    access_log.parent.mkdir(parents=True, exist_ok=True)
+    access_log.write_text("")  # gunicorn appends; the memory check counts this run's lines only
     args = [
         PYTHON, "-m", "gunicorn", "config.wsgi:application",
         "--bind", f"127.0.0.1:{port}",

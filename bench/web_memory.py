@@ -1,53 +1,86 @@
-"""Does the web process leak? RSS of a fresh gunicorn's workers after 1,000 and after 10,000 requests.
+"""Does the web process leak? RSS of the bench's gunicorn workers after 1,000, 5,000 and 10,000 requests.
 
-The requests are the real mix (lessons anonymous and signed in, course page, verification pages), sent by wrk
-in short runs; the server's own access log counts what was served, so the counts are exact, not estimated.
+The requests are everything the other stages send (all pages, quiz submissions, progress polls, experiment
+API calls), topped up with the page mix (lessons anonymous and signed in, course page, verification pages) if
+those stages served fewer than 10,000. A sampler thread reads the server's own access log, so the counts are
+exact, and records the workers' RSS as each checkpoint is passed. The budget compares 1,000 with 10,000; the
+5,000 reading shows whether growth is still going on (a leak) or was over by then (caches filling up).
 """
 from __future__ import annotations
 
+import threading
 import time
 
-from .common import Service, start_web
+from .common import Service
 from .loadgen import run_wrk
-from .web_load import Page, warm_up
+from .web_load import Page
 
-
-def _served(web: Service) -> int:
-    path = web.log_path.with_name(f"{web.name}-access.log")
-    with path.open("rb") as handle:
-        return sum(1 for _ in handle)
+CHECKPOINTS = (1_000, 5_000, 10_000)
 
 
 def _workers_rss(web: Service) -> int:
     return sum(size for name, size in web.rss_bytes().items() if name != "master")
 
 
-def rss_growth(pages: list[Page], *, workers: int, checkpoints: tuple[int, ...] = (1_000, 10_000)) -> dict:
-    """``pages``: GET pages answering 200; their requests are interleaved into one mix."""
-    web = start_web(workers=workers, name="gunicorn-memory")
-    try:
-        port = web.extra["port"]
-        warm_up(web, pages, workers=workers, wrk_seconds=0)  # imports (torch for the panels) before timing out
-        longest = max(len(page.requests) for page in pages)
-        requests = [page.requests[i % len(page.requests)] for i in range(longest) for page in pages]
-        readings = []
-        rate = 200.0  # first guess; corrected from each run
-        for target in checkpoints:
-            while (served := _served(web)) < target:
-                remaining = target - served
-                duration = min(10.0, max(0.5, remaining / rate))
-                result = run_wrk(name="memory", port=port, requests=requests, duration_s=duration, expect_status=200)
-                rate = max(50.0, result.rps)
-                if result.error_count:
-                    raise RuntimeError(f"errors while loading for the memory check: {result.as_dict()}")
-            time.sleep(0.5)
-            readings.append({"requests": _served(web), "workers_rss_bytes": _workers_rss(web),
-                             "per_process": web.rss_bytes()})
-        first, last = readings[0], readings[-1]
-        return {
-            "workers": workers,
-            "readings": readings,
-            "growth": last["workers_rss_bytes"] / first["workers_rss_bytes"] - 1,
-        }
-    finally:
-        web.stop()
+class RssCheckpoints(threading.Thread):
+    """Started with the server: watches its access log and takes an RSS reading at each checkpoint."""
+
+    def __init__(self, web: Service, checkpoints: tuple[int, ...] = CHECKPOINTS) -> None:
+        super().__init__(daemon=True, name="rss-checkpoints")
+        self.web = web
+        self.pending = list(checkpoints)
+        self.readings: list[dict] = []
+        self.served = 0
+        self._offset = 0
+        self._stop = threading.Event()
+        self._path = web.log_path.with_name(f"{web.name}-access.log")
+
+    def _count(self) -> int:
+        with self._path.open("rb") as handle:
+            handle.seek(self._offset)
+            chunk = handle.read()
+        complete = chunk.rfind(b"\n") + 1
+        self._offset += complete
+        self.served += chunk[:complete].count(b"\n")
+        return self.served
+
+    def run(self) -> None:
+        while not self._stop.is_set() and self.pending:
+            served = self._count()
+            while self.pending and served >= self.pending[0]:
+                self.pending.pop(0)
+                self.readings.append({"requests": served, "workers_rss_bytes": _workers_rss(self.web),
+                                      "per_process": self.web.rss_bytes(), "at": time.monotonic()})
+            self._stop.wait(0.1)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join(timeout=5)
+
+
+def finish(sampler: RssCheckpoints, pages: list[Page]) -> dict:
+    """Top the server up to the last checkpoint with the page mix, then compare the readings."""
+    port = sampler.web.extra["port"]
+    longest = max(len(page.requests) for page in pages)
+    requests = [page.requests[i % len(page.requests)] for i in range(longest) for page in pages]
+    rate = 100.0
+    topped_up = 0
+    while sampler.pending and sampler.is_alive():
+        remaining = sampler.pending[-1] - sampler.served
+        duration = min(10.0, max(1.0, remaining / rate))
+        result = run_wrk(name="memory", port=port, requests=requests, duration_s=duration, expect_status=200)
+        topped_up += result.requests
+        rate = max(20.0, result.rps)
+        if result.error_count:
+            raise RuntimeError(f"errors while loading for the memory check: {result.as_dict()}")
+        time.sleep(0.3)
+    sampler.stop()
+    readings = sampler.readings
+    if len(readings) < 2:
+        raise RuntimeError(f"only {len(readings)} RSS readings were taken")
+    first, last = readings[0], readings[-1]
+    return {
+        "readings": readings,
+        "topped_up_requests": topped_up,
+        "growth": last["workers_rss_bytes"] / first["workers_rss_bytes"] - 1,
+    }
