@@ -25,7 +25,7 @@ from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
 # Bump when the HTML this module produces changes, so cached lesson HTML is rebuilt.
-RENDERER_VERSION = "5"
+RENDERER_VERSION = "6"
 WORDS_PER_MINUTE = 200
 EXPERIMENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
@@ -140,8 +140,8 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "*": {"class", "id", "title", "lang", "dir"},
     "a": {"href", "aria-hidden"},
     "img": {"src", "alt", "width", "height", "loading"},
-    "div": {"data-experiment", "data-lang", "role", "aria-label"},
-    # Scrollable listings must be reachable by keyboard (axe: scrollable-region-focusable).
+    # Scrollable listings and wide equations must be reachable by keyboard (axe: scrollable-region-focusable).
+    "div": {"data-experiment", "data-lang", "role", "aria-label", "tabindex"},
     "pre": {"tabindex"},
     "th": {"style", "colspan", "rowspan", "scope"},
     "td": {"style", "colspan", "rowspan"},
@@ -199,6 +199,8 @@ def render_markdown(text: str) -> RenderedMarkdown:
     env: dict = {}
     tokens = _MD.parse(text, env)
     raw_html = _MD.renderer.render(tokens, _MD.options, env)
+    # A wide display equation scrolls inside its wrapper; make that wrapper keyboard-focusable.
+    raw_html = raw_html.replace('<div class="math block">', '<div class="math block" tabindex="0">')
     words = _count_words(tokens)
     return RenderedMarkdown(
         html=sanitize(raw_html),
