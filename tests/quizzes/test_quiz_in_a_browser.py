@@ -4,9 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
-
-from tests.browser.conftest import accessibility_violations, sign_in
+from tests.browser.conftest import accessibility_violations, expect, sign_in
 
 pytestmark = pytest.mark.browser
 
