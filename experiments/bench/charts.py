@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,7 @@ def _device_label(result: dict[str, Any]) -> str:
     threads = env.get("num_threads")
     label = f"{device}: {name}" if name else str(device)
     if str(device).startswith("cpu") and threads:
-        label += f", {threads} threads"
+        label += f", {threads} thread" + ("s" if threads != 1 else "")
     return label
 
 
@@ -241,13 +242,18 @@ def gradient_flow_figure(result: dict[str, Any]) -> dict[str, Any]:
             row=1,
             col=1,
         )
-    fig.add_hline(
-        y=floor,
-        line={"dash": "dot", "color": "#555"},
-        annotation_text="exact 0: float32 underflow (drawn at floor)",
-        annotation_position="top right",
-        row=1,
-        col=1,
+    fig.add_hline(y=floor, line={"dash": "dot", "color": "#555"}, row=1, col=1)
+    # Annotations on a log axis take log10 of the value (add_hline's own label would not).
+    fig.add_annotation(
+        x=distances[-1] if distances else 0,
+        y=math.log10(floor),
+        xref="x",
+        yref="y",
+        text="exact 0: float32 underflow (drawn at this floor)",
+        showarrow=False,
+        xanchor="right",
+        yanchor="bottom",
+        font={"size": 11, "color": "#555"},
     )
     fig.update_xaxes(title_text="distance from the last position (T-1-t)", row=1, col=1)
     fig.update_yaxes(type="log", exponentformat="power", title_text="gradient ratio (log)", row=1, col=1)
@@ -277,7 +283,7 @@ def gradient_flow_figure(result: dict[str, Any]) -> dict[str, Any]:
             row=1,
             col=2,
         )
-        fig.update_xaxes(type="log", title_text="sequence length", row=1, col=2)
+        fig.update_xaxes(type="log", tickvals=lengths, title_text="sequence length", row=1, col=2)
         fig.update_yaxes(type="log", exponentformat="power", title_text="total parameter grad norm", row=1, col=2)
     seq_len = result.get("params", {}).get("seq_len", len(distances))
     fig.update_layout(

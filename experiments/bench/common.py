@@ -418,6 +418,7 @@ class Timing:
     blocks: int
     calls_per_block: int
     warmup_calls: int
+    method: str = "blocked_autorange"
 
     @property
     def iqr(self) -> float:
@@ -443,16 +444,23 @@ def measure(
       silently benchmark a single core;
     * the Timer's clock calls ``sync()`` before reading the time, so on CUDA the
       measured blocks include the kernels, not just their launch;
-    * at least ``min_blocks`` blocks, so an IQR can be computed even for slow points.
+    * at least ``min_blocks`` blocks, so an IQR can be computed even for slow points;
+    * when one warm-up call already took ``min_run_time`` or more, blocked_autorange
+      would pick a block size of 1 after spending one more whole call on its estimate;
+      we then time ``min_blocks`` blocks of one call with ``Timer.timeit(1)`` directly
+      (same Timer, threads and sync), which saves that call on the slowest points.
     """
     sync()
     start = time.perf_counter()
     (first_call or fn)()
     sync()
+    last_call = time.perf_counter() - start
     warmup_calls = 1
     while time.perf_counter() - start < warmup_s and warmup_calls < max_warmup_calls:
+        t0 = time.perf_counter()
         fn()
         sync()
+        last_call = time.perf_counter() - t0
         warmup_calls += 1
 
     def clock() -> float:
@@ -465,10 +473,16 @@ def measure(
         timer=clock,
         num_threads=torch.get_num_threads(),
     )
-    m = timer.blocked_autorange(min_run_time=min_run_time)
-    per_call = [t / m.number_per_run for t in m.raw_times]
+    if last_call >= min_run_time:
+        method, number = "timeit(1)", 1
+        per_call = []
+    else:
+        method = "blocked_autorange"
+        m = timer.blocked_autorange(min_run_time=min_run_time)
+        number = int(m.number_per_run)
+        per_call = [t / number for t in m.raw_times]
     while len(per_call) < min_blocks:
-        extra = timer.timeit(m.number_per_run)
+        extra = timer.timeit(number)
         per_call.extend(t / extra.number_per_run for t in extra.raw_times)
     arr = np.asarray(per_call, dtype=np.float64)
     return Timing(
@@ -477,8 +491,9 @@ def measure(
         q75=float(np.percentile(arr, 75)),
         mean=float(arr.mean()),
         blocks=len(per_call),
-        calls_per_block=int(m.number_per_run),
+        calls_per_block=number,
         warmup_calls=warmup_calls,
+        method=method,
     )
 
 
