@@ -85,7 +85,7 @@ def page_table(results: dict) -> list[list[str]]:
     pages = results.get("pages") or {}
     minimal = (pages.get("minimal") or {}).get("capacity", {}).get("rps")
     rows = [["Page", "Capacity req/s (32 conns)", "Offered rate", "Achieved req/s", "p50", "p95", "p99",
-             "Errors", "vs minimal view"]]
+             "Errors", "vs minimal view", "CPU ms/request", "Other processes (cores)"]]
     for result in pages.values():
         capacity, paced = result["capacity"], result.get("at_budget_rate")
         ratio = "-"
@@ -98,6 +98,9 @@ def page_table(results: dict) -> list[list[str]]:
             f"{result['budget_rps']:.0f}/s" if paced else "max",
             f"{shown['rps']:.0f}", _ms(shown["latency_ms"]["p50"]), _ms(shown["latency_ms"]["p95"]),
             _ms(shown["latency_ms"]["p99"]), str(errors), ratio,
+            f"{capacity['cpu_ms_per_request']:.1f}" if capacity.get("cpu_ms_per_request") else "-",
+            f"{max(run['cpu']['background_cores'] for run in (capacity, paced) if run and run.get('cpu')):.2f}"
+            if capacity.get("cpu") else "-",
         ])
     return rows
 
@@ -239,7 +242,7 @@ def machine_line(results: dict) -> str:
     machine = results["machine"]
     return (f"{machine['cpu_model']}, {machine['logical_cpus']} logical CPUs, {machine['memory_gib']} GiB RAM, "
             f"Linux {machine['kernel']}, Python {machine['python']}; gunicorn {results['web_workers']} sync workers, "
-            f"PostgreSQL and Redis on the same machine; wrk on the same cores as the server")
+            f"PostgreSQL, Redis and wrk on the same cores as the server")
 
 
 def render_markdown(table: list[Row], results: dict) -> str:
@@ -251,8 +254,9 @@ def render_markdown(table: list[Row], results: dict) -> str:
         _markdown(budget_rows),
     ]
     if results.get("pages"):
-        parts += ["", "Page load detail (latencies at the offered rate where the page has a budget, else at capacity):",
-                  "", _markdown(page_table(results))]
+        parts += ["", "Page load detail (latencies at the offered rate where the page has a budget, else at capacity; "
+                  "CPU ms/request: all bench processes, capacity run; other processes: the most cores used by "
+                  "processes outside the bench during the page's runs):", "", _markdown(page_table(results))]
     if results.get("errors"):
         parts += ["", "Stages that failed: " + "; ".join(f"{k}: {v}" for k, v in results["errors"].items())]
     return "\n".join(parts)

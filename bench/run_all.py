@@ -240,7 +240,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-docs", action="store_true", help="do not update docs/performance.md")
     parser.add_argument("--reuse-data", action="store_true",
                         help="development only: keep the last run's database (quiz submissions are used up)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="measure nothing: print (and write to the docs) the table of the last results.json")
     args = parser.parse_args(argv)
+    if args.report_only:
+        results = json.loads(RESULTS_JSON.read_text())
+        table = report.budget_table(results)
+        print(report.render_text(table, results))
+        if not args.no_docs:
+            report.update_docs(table, results)
+        return 0
     stages = args.only or list(STAGES)
     started = time.monotonic()
     wrk_binary()
@@ -285,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
             sampler.stop()
             stop_all([web])
             web = None
+    except Exception as exc:  # noqa: BLE001 - setup failed: the site's stages cannot run, the experiments still can
+        results["errors"]["site"] = f"{type(exc).__name__}: {exc}"
+        print(f"  FAILED: {results['errors']['site']}\n{traceback.format_exc()}", file=sys.stderr)
     finally:
         if web is not None:
             stop_all([web])

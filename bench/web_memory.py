@@ -32,7 +32,7 @@ class RssCheckpoints(threading.Thread):
         self.readings: list[dict] = []
         self.served = 0
         self._offset = 0
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self._path = web.log_path.with_name(f"{web.name}-access.log")
 
     def _count(self) -> int:
@@ -45,16 +45,16 @@ class RssCheckpoints(threading.Thread):
         return self.served
 
     def run(self) -> None:
-        while not self._stop.is_set() and self.pending:
+        while not self._halt.is_set() and self.pending:
             served = self._count()
             while self.pending and served >= self.pending[0]:
                 self.pending.pop(0)
                 self.readings.append({"requests": served, "workers_rss_bytes": _workers_rss(self.web),
                                       "per_process": self.web.rss_bytes(), "at": time.monotonic()})
-            self._stop.wait(0.1)
+            self._halt.wait(0.1)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=5)
 
 
