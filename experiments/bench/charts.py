@@ -162,7 +162,8 @@ def sequence_latency_figure(result: dict[str, Any]) -> dict[str, Any]:
                 row=1,
                 col=target,
             )
-    fig.update_xaxes(type="log")
+    ticks = sorted({r["seq_len"] for r in rows} | set(claims.get("seq_lens", [])))
+    fig.update_xaxes(type="log", tickvals=ticks)
     fig.update_xaxes(title_text="sequence length (tokens)", row=2)
     fig.update_yaxes(type="log")
     fig.update_yaxes(title_text="median time per call (ms)", row=1, col=1)
@@ -321,7 +322,7 @@ def long_range_recall_figure(result: dict[str, Any]) -> dict[str, Any]:
         y=chance,
         line={"dash": "dash", "color": "#555"},
         annotation_text=f"chance ({chance:.1%})",
-        annotation_position="bottom right",
+        annotation_position="top left",
     )
     p = result.get("params", {})
     fig.update_layout(

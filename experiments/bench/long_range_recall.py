@@ -137,8 +137,10 @@ def train_and_test(
     model = RecallModel(kind, cfg.hidden, max_len=distance + 1, transformer_layers=cfg.transformer_layers).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     gen = torch.Generator(device="cpu").manual_seed(cfg.seed + distance)
-    losses, accs = [], []
-    solved_at = None
+    # Per-step loss and accuracy stay on the device (no .item() per step: on a GPU that
+    # would synchronise every step); they are read once, after training.
+    losses_t: list[torch.Tensor] = []
+    correct_t: list[torch.Tensor] = []
     start = time.perf_counter()
     model.train()
     for step in range(cfg.steps):
@@ -150,14 +152,15 @@ def train_and_test(
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        losses.append(loss.item())
-        accs.append((logits.argmax(-1) == y).float().mean().item())
-        # first step at which the last 20 training batches averaged >= 95 % accuracy
-        if solved_at is None and step >= 19 and sum(accs[-20:]) / 20 >= 0.95:
-            solved_at = step + 1
+        losses_t.append(loss.detach())
+        correct_t.append((logits.detach().argmax(-1) == y).sum())
         if on_step is not None:
             on_step(step + 1)
+    losses: list[float] = torch.stack(losses_t).cpu().tolist()
+    accs: list[float] = (torch.stack(correct_t).float() / cfg.batch).cpu().tolist()
     train_s = time.perf_counter() - start
+    # first step at which the last 20 training batches averaged >= 95 % accuracy
+    solved_at = next((s + 1 for s in range(19, len(accs)) if sum(accs[s - 19 : s + 1]) / 20 >= 0.95), None)
     model.eval()
     test_gen = torch.Generator(device="cpu").manual_seed(cfg.seed + 1_000_003 + distance)
     x, y = make_batch(TEST_SIZE, distance, test_gen)

@@ -359,9 +359,8 @@ def notes_for(cfg: SequenceLatencyConfig, device: torch.device) -> list[str]:
         "measured in the same run with the same number of threads.",
         f"Timing: torch.utils.benchmark.Timer.blocked_autorange(min_run_time={cfg.min_run_time:g}) "
         f"with num_threads=torch.get_num_threads()={torch.get_num_threads()}, explicit warm-up, "
-        "at least 3 blocks per point; IQR is over blocks. Points where one call already takes longer "
-        "than min_run_time are timed as 3 single-call blocks with the same Timer (Timer.timeit(1)), which is "
-        "what blocked_autorange would do after one extra estimation call.",
+        "at least 3 blocks per point (for slow points min_run_time is raised to fit 3 calls); the IQR is "
+        "over blocks.",
         "Peak memory: " + (PeakMemory(device).method),
     ]
     if cfg.mode == "inference":
