@@ -96,7 +96,8 @@ def _render_fence(self, tokens, idx, options, env) -> str:
     return (
         f'<div class="code-block" data-lang="{css_lang}"><div class="code-toolbar">'
         f'<span class="code-lang">{css_lang}</span>{note}</div>'
-        f'<pre class="highlight" tabindex="0"><code class="language-{css_lang}">{_highlight(token.content, lang)}</code></pre>'
+        f'<pre class="highlight" tabindex="0"><code class="language-{css_lang}">'
+        f"{_highlight(token.content, lang)}</code></pre>"
         "</div>\n"
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from tests.browser.conftest import accessibility_violations, expect, sign_in
 
 pytestmark = pytest.mark.browser
