@@ -253,6 +253,19 @@ def ensure_var_dirs() -> None:
 
 ensure_var_dirs()
 
+# --- Error reporting (optional) ------------------------------------------------------------------------
+# Sentry only when SENTRY_DSN is set; here in the settings so the web process, workers and beat all get it.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from config.observability import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=os.environ.get("SENTRY_ENVIRONMENT", ""),
+        release=os.environ.get("SENTRY_RELEASE", ""),
+        traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")),
+    )
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
