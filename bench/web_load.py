@@ -41,8 +41,8 @@ def _get(port: int, request: Request, timeout: float = 120) -> int:
 
 
 def warm_up(web: Service, pages: list[Page], *, workers: int, wrk_seconds: float = 2) -> float:
-    """Make every worker import and render everything once before measuring (the first lesson view imports
-    torch for the experiment panels: seconds, not a steady-state cost). Returns the slowest first answer (s)."""
+    """Make every worker import and render everything once before measuring (first views load templates,
+    Markdown and panel code: a one-off cost, not a steady-state one). Returns the slowest first answer (s)."""
     port = web.extra["port"]
     slowest = 0.0
     gets = [page for page in pages if not page.once]

@@ -1,10 +1,10 @@
 """The Django side's only door into ``experiments/bench`` (plain PyTorch).
 
-Every function imports the bench registry lazily: importing it imports torch (~2-3 s, a few hundred MB), which a
-web process should pay only when a page actually shows an experiment, and which the Celery worker's parent
-process must not pay at all (it forks the pool children; they import torch when their first run starts).
-Nothing here touches ``torch.cuda`` except :func:`detect_device_class`, which only the worker calls, so the web
-process and the worker's parent never initialise CUDA.
+The bench registry and the experiments' parameter declarations import no torch, so listing the experiments,
+describing their parameters and validating a run's parameters cost the web process nothing beyond plain Python.
+Torch (~3 s, ~300 MB per process) is imported only by :func:`execute` and :func:`detect_device_class` (and plotly
+by :func:`figure_json`), which only a Celery pool child calls when it runs an experiment: the web process and the
+worker's parent (which forks the pool children) never import torch nor initialise CUDA.
 """
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+from experiments.bench import registry
 
 
 class UnknownExperimentError(LookupError):
@@ -35,19 +37,12 @@ class ExperimentInfo:
     description: str
 
 
-def _registry():
-    from experiments.bench import registry
-
-    return registry
-
-
 @lru_cache(maxsize=1)
 def experiment_names() -> tuple[str, ...]:
-    return tuple(_registry().EXPERIMENTS)
+    return tuple(registry.EXPERIMENTS)
 
 
 def get_info(name: str) -> ExperimentInfo:
-    registry = _registry()
     experiment = registry.EXPERIMENTS.get(name)
     if experiment is None:
         raise UnknownExperimentError(name)
@@ -56,7 +51,7 @@ def get_info(name: str) -> ExperimentInfo:
 
 @lru_cache(maxsize=32)
 def _schema(name: str, device_class: str) -> tuple[dict[str, Any], ...]:
-    return tuple(_registry().param_schema(name, device_class))
+    return tuple(registry.param_schema(name, device_class))
 
 
 def param_schema(name: str, device_class: str) -> list[dict[str, Any]]:
@@ -79,7 +74,6 @@ def validate_params(name: str, params: Any, device_class: str) -> dict[str, Any]
         raise UnknownExperimentError(name)
     if not isinstance(params, dict):
         raise InvalidParamsError({"params": "must be a JSON object of parameter names to values"})
-    registry = _registry()
     try:
         config = registry.validate_params(name, params, device_class)
     except registry.ParamError as exc:
@@ -122,7 +116,7 @@ def figure_json(name: str, result: dict[str, Any]) -> dict[str, Any]:
     """The experiment's Plotly figure for ``result``, as plain JSON (numpy arrays encoded by plotly's encoder)."""
     import plotly.utils
 
-    figure = _registry().get_experiment(name).figure(result)
+    figure = registry.get_experiment(name).figure(result)
     if hasattr(figure, "to_plotly_json"):
         figure = figure.to_plotly_json()
     return json_safe(json.loads(json.dumps(figure, cls=plotly.utils.PlotlyJSONEncoder)))
@@ -130,7 +124,6 @@ def figure_json(name: str, result: dict[str, Any]) -> dict[str, Any]:
 
 def execute(name: str, params: dict[str, Any], device_class: str, progress) -> dict[str, Any]:
     """Run the experiment (worker only). Re-validates ``params`` for the worker's actual device class."""
-    registry = _registry()
     try:
         config = registry.validate_params(name, params, device_class)
     except registry.ParamError as exc:
@@ -140,4 +133,4 @@ def execute(name: str, params: dict[str, Any], device_class: str, progress) -> d
 
 def detect_device_class() -> str:
     """``"cuda"`` or ``"cpu"`` for this process. Initialises CUDA: call it only inside a worker's task."""
-    return _registry().detect_device_class()
+    return registry.detect_device_class()

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import io
 from contextlib import redirect_stdout
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,30 +34,15 @@ from experiments.bench.common import (
     CausalTransformer,
     Progress,
     ProgressTracker,
-    config_to_dict,
     contention_note,
     environment,
     load_average,
-    param,
     resolve_device,
     seed_everything,
     torch_threads,
 )
-
-MODEL_LABELS = {
-    "rnn": "RNN (tanh)",
-    "lstm": "LSTM (default init)",
-    "lstm_fb1": "LSTM, forget bias +1",
-    "lstm_fb3": "LSTM, forget bias +3",
-    "gru": "GRU",
-    "transformer": "Transformer (causal, sinusoidal PE)",
-}
-MODEL_SETS = {
-    "all": tuple(MODEL_LABELS),
-    "recurrent": ("rnn", "lstm", "lstm_fb1", "lstm_fb3", "gru"),
-    "rnn_vs_transformer": ("rnn", "transformer"),
-    **{name: (name,) for name in MODEL_LABELS},
-}
+from experiments.bench.gradient_flow_config import MODEL_LABELS, MODEL_SETS, GradientFlowConfig
+from experiments.bench.params import config_to_dict
 
 # The seed lesson's "# Output (typical):" for its gradient-norm listing (a claim).
 SEED_GRAD_CLAIMS: dict[int, float] = {10: 2.453821, 25: 0.892341, 50: 0.123456, 100: 0.003214, 200: 0.000089}
@@ -67,36 +51,6 @@ SEED_GRAD_CLAIMS: dict[int, float] = {10: 2.453821, 25: 0.892341, 50: 0.123456, 
 # ratio: the smallest positive float32 is 1.4e-45).
 UNDERFLOW_FLOOR = 1e-46
 TABLE_DISTANCES = (0, 1, 2, 5, 10, 20, 50, 100, 150, 199, 300, 500, 999)
-
-
-@dataclass(frozen=True)
-class GradientFlowConfig:
-    """Parameters; the defaults run in well under 15 s on 2 CPU cores."""
-
-    seq_len: int = param("int", 200, min=2, max=1000, cuda_max=4000, help="Sequence length T.")
-    hidden: int = param("int", 64, min=8, max=256, cuda_max=1024, help="Input and hidden size d.")
-    samples: int = param("int", 32, min=1, max=256, cuda_max=1024, help="Random input sequences per seed.")
-    seeds: int = param("int", 3, min=1, max=10, help="Independently initialised models per architecture.")
-    models: str = param(
-        "choice", "all", choices=list(MODEL_SETS), help="Which models to measure (a set or a single one)."
-    )
-    heads: int = param("int", 4, min=1, max=16, help="Transformer attention heads (must divide hidden).")
-    transformer_layers: int = param("int", 2, min=1, max=6, help="Transformer encoder layers.")
-    threads: int = param(
-        "int",
-        1,
-        cuda=0,
-        min=0,
-        max=64,
-        help="CPU threads for this run (0: the worker's setting). Tiny ops: 1 is fastest on a shared CPU.",
-    )
-    seed: int = param("int", 0, min=0, max=2**31 - 1, help="Base random seed.")
-    device: str = param("choice", "auto", choices=["auto", "cpu", "cuda"], help="Where to run.")
-
-    def check(self) -> dict[str, str]:
-        if self.hidden % self.heads:
-            return {"heads": f"must divide hidden ({self.hidden}); got {self.heads}"}
-        return {}
 
 
 # ----------------------------------------------------------------------------- models

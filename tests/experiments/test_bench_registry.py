@@ -131,3 +131,58 @@ def test_detect_device_class(monkeypatch: pytest.MonkeyPatch) -> None:
     assert registry.detect_device_class() == "cpu"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert registry.detect_device_class() == "cuda"
+
+
+def _imports_in_a_fresh_interpreter(code: str) -> list[str]:
+    """Run ``code`` in a new Python process; return which of torch, plotly and django it ended up importing."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = f"{code}\nimport sys\nprint(' '.join(m for m in ('torch', 'plotly', 'django') if m in sys.modules))"
+    completed = subprocess.run(
+        [sys.executable, "-c", probe], cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed.stdout.split()
+
+
+def test_listing_describing_and_validating_experiments_imports_neither_torch_nor_plotly() -> None:
+    code = (
+        "from experiments.bench import registry\n"
+        "for name, experiment in registry.EXPERIMENTS.items():\n"
+        "    assert experiment.title and experiment.description\n"
+        "    registry.param_schema(name, 'cuda')\n"
+        "    registry.validate_params(name, {}, 'cpu')\n"
+        "try:\n"
+        "    registry.validate_params('sequence-latency', {'hidden': 5}, 'cpu')\n"
+        "except registry.ParamError:\n"
+        "    pass\n"
+    )
+    assert _imports_in_a_fresh_interpreter(code) == []
+
+
+def test_an_experiments_run_and_figure_are_imported_when_first_asked_for() -> None:
+    code = (
+        "from experiments.bench import registry\n"
+        "assert callable(registry.get_experiment('long-range-recall').run)\n"
+    )
+    assert _imports_in_a_fresh_interpreter(code) == ["torch"]
+    code = "from experiments.bench import registry\nassert callable(registry.get_experiment('gradient-flow').figure)\n"
+    assert _imports_in_a_fresh_interpreter(code) == ["plotly"]
+
+
+def test_the_bench_package_imports_nothing_from_django() -> None:
+    """The worker, the tests and bench/experiments.py run the experiments as plain PyTorch."""
+    import pkgutil
+
+    import experiments.bench
+
+    modules = [f"experiments.bench.{info.name}" for info in pkgutil.iter_modules(experiments.bench.__path__)]
+    assert {"experiments.bench.registry", "experiments.bench.common", "experiments.bench.charts"} <= set(modules)
+
+    imported = _imports_in_a_fresh_interpreter("\n".join(f"import {module}" for module in modules))
+
+    assert "torch" in imported and "plotly" in imported  # every module was really imported
+    assert "django" not in imported

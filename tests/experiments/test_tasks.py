@@ -285,3 +285,59 @@ def test_neither_the_worker_parent_nor_the_web_process_imports_torch_at_startup(
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}, timeout=120, check=True,
     )
     assert completed.stdout.strip().splitlines()[-1] == "False"
+
+
+# Runs in a fresh web process on the current test database: render module 1 (three panels) for an anonymous and a
+# signed-in reader, start a run through the API, then report which heavy libraries that process imported.
+_WEB_PROCESS_SERVES_PANELS = """
+import json, sys
+import django
+django.setup()
+from django.test import Client
+from django.test.utils import setup_test_environment
+from accounts.models import User
+
+setup_test_environment()
+url = "/courses/transformers-architecture/the-problem-with-rnns/"
+pages = {"anonymous": Client().get(url)}
+reader = Client()
+reader.force_login(User.objects.get(username="ada"))
+pages["signed_in"] = reader.get(url)
+run = reader.post("/experiments/runs/", data=json.dumps({"experiment": "gradient-flow", "params": {"seq_len": "50"}}),
+                  content_type="application/json")
+print(json.dumps({
+    "statuses": {who: page.status_code for who, page in pages.items()},
+    "panels": {who: page.content.decode().count('<section class="experiment-panel"') for who, page in pages.items()},
+    "forms": pages["signed_in"].content.decode().count('class="form experiment-form"'),
+    "run_status": run.status_code,
+    "imported": sorted(name for name in ("torch", "plotly") if name in sys.modules),
+}))
+"""
+
+
+def test_a_web_process_serving_lesson_panels_and_run_requests_never_imports_torch(transactional_db, course, user):
+    """Names, titles, parameter forms and validation come from torch-free modules (issue #8: 3.5 s, ~300 MB/worker)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import _database_url_of_current_test_db
+
+    ExperimentRunFactory(succeeded=True, experiment="sequence-latency")  # a stored chart for the panel to show
+    env = {key: value for key, value in os.environ.items() if key != "TEST_DATABASE_URL"}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.test", DATABASE_URL=_database_url_of_current_test_db())
+
+    completed = subprocess.run(
+        [sys.executable, "-c", _WEB_PROCESS_SERVES_PANELS], cwd=Path(__file__).resolve().parents[2],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert report["statuses"] == {"anonymous": 200, "signed_in": 200}
+    assert report["panels"] == {"anonymous": 3, "signed_in": 3}
+    assert report["forms"] == 3
+    assert report["run_status"] == 202
+    assert report["imported"] == []

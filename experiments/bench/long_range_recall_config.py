@@ -1,0 +1,49 @@
+"""The long-range-recall experiment's parameters (see ``long_range_recall.py`` for the task and the models).
+
+No torch here: the web process reads this to build the form and validate a run's parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from experiments.bench.params import param
+
+MODEL_LABELS = {"rnn": "RNN (tanh)", "lstm": "LSTM", "transformer": "Transformer (causal)"}
+
+
+@dataclass(frozen=True)
+class LongRangeRecallConfig:
+    """Parameters; the defaults train 3 models x 4 distances in well under 60 s on 2 CPU cores."""
+
+    distances: tuple[int, ...] = param(
+        "int_list", [5, 10, 20, 50, 100], min=1, max=200, cuda_max=1000, max_items=6, help="Distances d to test."
+    )
+    steps: int = param("int", 200, cuda=1000, min=1, max=2000, cuda_max=20000, help="Adam steps per model and d.")
+    hidden: int = param("int", 64, min=8, max=256, help="Embedding / hidden / d_model size.")
+    batch: int = param("int", 32, cuda=64, min=1, max=256, cuda_max=1024, help="Training sequences per step.")
+    transformer_layers: int = param("int", 1, min=1, max=4, help="Transformer encoder layers (heads: 4).")
+    lr: float = param("float", 3e-3, min=1e-5, max=0.1, help="Adam learning rate (same for every model).")
+    models: str = param(
+        "choice",
+        "all",
+        choices=["all", "rnn", "lstm", "transformer", "rnn_vs_transformer"],
+        help="Which models to train.",
+    )
+    threads: int = param(
+        "int",
+        1,
+        cuda=0,
+        min=0,
+        max=64,
+        help="CPU threads for this run (0: the worker's setting). Tiny ops: 1 is fastest on a shared CPU.",
+    )
+    seed: int = param("int", 0, min=0, max=2**31 - 1, help="Random seed (weights and data).")
+    device: str = param("choice", "auto", choices=["auto", "cpu", "cuda"], help="Where to run.")
+
+    def model_names(self) -> tuple[str, ...]:
+        if self.models == "all":
+            return tuple(MODEL_LABELS)
+        if self.models == "rnn_vs_transformer":
+            return ("rnn", "transformer")
+        return (self.models,)

@@ -1,0 +1,65 @@
+"""The sequence-latency experiment's parameters (see ``sequence_latency.py`` for what it measures).
+
+No torch here: the web process reads this to build the form and validate a run's parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from experiments.bench.params import param
+
+MAX_POSITIONS = 5000  # the seed's learned positional parameter is (1, 5000, hidden)
+
+
+@dataclass(frozen=True)
+class SequenceLatencyConfig:
+    """Parameters; CPU defaults are scaled down so a run takes ~20 s on 2 cores."""
+
+    hidden: int = param("int", 512, min=16, max=1024, cuda_max=2048, help="Embedding / hidden / d_model size.")
+    heads: int = param("int", 8, min=1, max=32, help="Attention heads (must divide hidden).")
+    rnn_layers: int = param("int", 2, cuda=1, min=1, max=4, cuda_max=8, help="Stacked LSTM layers (seed: 1).")
+    transformer_layers: int = param(
+        "int", 6, min=1, max=6, cuda_max=24, help="TransformerEncoderLayer count (seed: 6)."
+    )
+    vocab: int = param("int", 10000, min=16, max=50000, help="Vocabulary size of the embedding and output layer.")
+    batch_sizes: tuple[int, ...] = param(
+        "int_list", [1, 8], cuda=[1, 32], min=1, max=32, cuda_max=256, max_items=6, help="Batch sizes to measure."
+    )
+    seq_lens: tuple[int, ...] = param(
+        "int_list",
+        [10, 50, 100, 200],
+        cuda=[10, 50, 100, 200, 500, 1000],
+        min=2,
+        max=1000,
+        cuda_max=MAX_POSITIONS,
+        max_items=8,
+        help="Sequence lengths to measure.",
+    )
+    mode: str = param(
+        "choice",
+        "inference",
+        choices=["inference", "train"],
+        help="inference: eval() + inference_mode(); train: forward + backward of a cross-entropy loss (~3x slower).",
+    )
+    min_run_time: float = param(
+        "float", 0.2, min=0.05, max=2.0, help="Seconds of timed blocks per point (torch Timer.blocked_autorange)."
+    )
+    gemm_size: int = param(
+        "int",
+        2048,
+        cuda=8192,
+        min=64,
+        max=4096,
+        cuda_max=16384,
+        help="n of the n x n x n fp32 matmul measured as the device's practical peak FLOP/s.",
+    )
+    seed: int = param("int", 0, min=0, max=2**31 - 1, help="Random seed for weights and inputs.")
+    device: str = param("choice", "auto", choices=["auto", "cpu", "cuda"], help="Where to run.")
+
+    def check(self) -> dict[str, str]:
+        """Cross-field constraints that single-field bounds cannot express."""
+        errors = {}
+        if self.hidden % self.heads:
+            errors["heads"] = f"must divide hidden ({self.hidden}); got {self.heads}"
+        return errors
