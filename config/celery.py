@@ -3,11 +3,14 @@ import os
 
 from celery import Celery
 
+from . import task_log
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
 app = Celery("transformers_academy")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+task_log.connect()  # one JSON line per task run (logger academy.tasks)
 
 
 @app.task(name="config.ping")

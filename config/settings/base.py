@@ -274,5 +274,9 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "academy.requests": {"level": os.environ.get("REQUEST_LOG_LEVEL", "INFO")},
+        # Straight to stderr, not through the root logger: a Celery worker's root handler would prefix the JSON.
+        "academy.tasks": {
+            "handlers": ["stderr"], "level": os.environ.get("TASK_LOG_LEVEL", "INFO"), "propagate": False,
+        },
     },
 }
