@@ -6,4 +6,10 @@ class CertificatesConfig(AppConfig):
     verbose_name = "Certificates"
 
     def ready(self) -> None:
+        from config.page_cache import invalidate_on_change
+
         from . import receivers  # noqa: F401  (connects the course_completed receiver)
+        from .models import Certificate
+
+        # Revocation, restoration and name corrections must show on the cached verification pages at once.
+        invalidate_on_change("certificates", Certificate)

@@ -13,16 +13,15 @@ from django.utils.cache import patch_cache_control
 from django.utils.http import quote_etag
 from django.views.decorators.http import require_GET, require_POST
 
+from config.page_cache import cache_anonymous_page
 from lessons.models import Course
 
 from . import linkedin, openbadges, selectors, services, signing
-from .content import CertificateContent
 from .credential_ids import normalize_credential_id
 from .forms import HolderNameForm
 from .models import Certificate
 from .share_image import HEIGHT as SHARE_IMAGE_HEIGHT
 from .share_image import WIDTH as SHARE_IMAGE_WIDTH
-from .share_image import render_share_image
 
 
 def _not_found(request: HttpRequest, typed: str, *, malformed: bool) -> HttpResponse:
@@ -67,6 +66,7 @@ def lookup(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@cache_anonymous_page("certificates")
 def verify(request: HttpRequest, credential_id: str) -> HttpResponse:
     found = _certificate_or_response(request, credential_id, "verify")
     if isinstance(found, HttpResponse):
@@ -134,7 +134,7 @@ def share_image(request: HttpRequest, credential_id: str) -> HttpResponse:
     etag = hashlib.sha256(state.encode()).hexdigest()[:32]
     if _not_modified(request, etag):
         return HttpResponseNotModified()
-    response = HttpResponse(render_share_image(CertificateContent.of(certificate)), content_type="image/png")
+    response = HttpResponse(services.stored_share_image(certificate), content_type="image/png")
     response["ETag"] = quote_etag(etag)
     return _machine_readable(response, max_age=300)
 

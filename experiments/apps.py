@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class ExperimentsConfig(AppConfig):
     name = "experiments"
     verbose_name = "Live experiments"
+
+    def ready(self) -> None:
+        from config.page_cache import invalidate_on_change
+
+        from .models import ExperimentRun
+
+        # Admin edits and deletions of runs; a run's success is saved with update() and invalidates explicitly
+        # (services.complete_run). Progress updates change nothing an anonymous reader sees.
+        invalidate_on_change("content", ExperimentRun)

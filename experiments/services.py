@@ -18,6 +18,8 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config import page_cache
+
 from . import catalog, selectors
 from .models import ExperimentRun
 
@@ -228,7 +230,7 @@ def record_progress(*, run_id: int, fraction: float, message: str) -> bool:
 
 def complete_run(*, run_id: int, result: dict, figure: dict) -> bool:
     now = timezone.now()
-    return bool(
+    completed = bool(
         ExperimentRun.objects.filter(pk=run_id, status=Status.RUNNING).update(
             status=Status.SUCCEEDED,
             result=result,
@@ -241,6 +243,10 @@ def complete_run(*, run_id: int, result: dict, figure: dict) -> bool:
             error="",
         )
     )
+    if completed:
+        # Lesson pages show each experiment's latest successful run: the cached anonymous copies are stale.
+        page_cache.invalidate("content")
+    return completed
 
 
 def fail_run(*, run_id: int, reason: str, environment: dict | None = None) -> bool:

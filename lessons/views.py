@@ -1,6 +1,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from config.page_cache import cache_anonymous_page
 from experiments.panels import expand_experiment_panels
 from quizzes.selectors import course_progress
 from quizzes.services import record_lesson_read
@@ -9,10 +10,12 @@ from . import selectors
 from .services import ensure_rendered
 
 
+@cache_anonymous_page("content")
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "lessons/home.html", {"courses": selectors.catalog()})
 
 
+@cache_anonymous_page("content")
 def course_detail(request: HttpRequest, course_slug: str) -> HttpResponse:
     course = selectors.get_course(course_slug)
     modules = list(selectors.published_modules(course))
@@ -29,6 +32,7 @@ def course_detail(request: HttpRequest, course_slug: str) -> HttpResponse:
     )
 
 
+@cache_anonymous_page("content")
 def lesson_detail(request: HttpRequest, course_slug: str, lesson_slug: str) -> HttpResponse:
     page = selectors.lesson_page(course_slug=course_slug, lesson_slug=lesson_slug)
     ensure_rendered(page.lesson)

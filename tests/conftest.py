@@ -131,6 +131,15 @@ def celery_worker_process(transactional_db, redis_url, tmp_path):
         log.close()
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: cached pages and sessions never leak from one test to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _clean_sqlite_test_files():
     yield

@@ -31,6 +31,12 @@ VERIFICATION_PAGE = 3
 
 
 @pytest.fixture(autouse=True)
+def _no_page_cache(settings):
+    """The budgets are for rendering the pages; a whole-page cache hit (tests/test_page_cache.py) costs none."""
+    settings.ANONYMOUS_PAGE_CACHE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _isolated_media(settings, tmp_path):
     """Certificates write their PDF: to this test's own folder, never the developer's .var/."""
     settings.MEDIA_ROOT = tmp_path / "media"

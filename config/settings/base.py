@@ -56,6 +56,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before the session: a cached anonymous page is answered without a session, a user or a query.
+    "config.page_cache.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -169,12 +171,19 @@ STORAGES = {
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Transformers Academy <noreply@localhost>")
 
+# Shared by the web server and the worker (a worker's finished run invalidates cached lesson pages), so not
+# per-process memory; production uses Redis (config/settings/prod.py).
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "transformers-academy",
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache"),
     }
 }
+# Sessions are read on every signed-in request: from the cache, falling back to the database.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Anonymous lesson, course and verification pages are served from the cache for at most this long
+# (config/page_cache.py; changes invalidate them at once). 0 turns the page cache off.
+ANONYMOUS_PAGE_CACHE_SECONDS = int(os.environ.get("ANONYMOUS_PAGE_CACHE_SECONDS", "60"))
 
 # --- Certificates -------------------------------------------------------------------------------------
 # The Ed25519 key that signs Open Badges credentials: a private JWK (JSON) in CERTIFICATE_SIGNING_KEY, or else

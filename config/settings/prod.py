@@ -33,7 +33,8 @@ STORAGES = {
 }
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # A Redis outage empties the cache instead of failing requests (config/cache.py).
+        "BACKEND": "config.cache.ResilientRedisCache",
         "LOCATION": os.environ.get("CACHE_URL", os.environ["CELERY_BROKER_URL"]),
     }
 }

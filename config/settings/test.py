@@ -26,6 +26,9 @@ else:
 MEDIA_ROOT = VAR_DIR / f"test-media-{os.getpid()}"
 MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
 
+# Per-process memory (tests/conftest.py empties it before each test), never the developer's .var/cache.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
+
 CELERY_BROKER_URL = "memory://"
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 CELERY_RESULT_BACKEND = "cache+memory://"
