@@ -1,9 +1,9 @@
 """Writes for quizzes and progress: opening and sealing attempts, recording reads.
 
 An attempt is opened when the quiz form is shown (that is where its shuffled choice order and its opaque choice
-tokens are fixed) and sealed once by ``submit_attempt``: the row is locked with ``select_for_update`` and sealed
-with a conditional UPDATE (``WHERE submitted_at IS NULL``), so a double click, a second tab or a replayed POST
-can never record a second result.
+tokens are fixed) and sealed once by ``submit_attempt`` with a conditional UPDATE (``WHERE submitted_at IS
+NULL``), so a double click, a second tab or a replayed POST can never record a second result. The module's
+progress row is updated by one upsert in the same transaction.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -162,45 +162,63 @@ def submit_attempt(
     passed = quiz.passes(score=score, total=total)
 
     with transaction.atomic():
-        locked = Attempt.objects.select_for_update().get(pk=attempt.pk)
-        if locked.submitted_at is not None:
-            return SubmitResult(attempt=locked, recorded=False)
         now = timezone.now()
         fields = {"submitted_at": now, "score": score, "total": total, "pass_mark": quiz.pass_mark, "passed": passed}
-        # The conditional UPDATE is the seal itself: even without row locks only one request can match it.
+        # The conditional UPDATE is the seal: a second request for the same attempt waits on the row lock this
+        # UPDATE takes, then finds submitted_at set and matches nothing (PostgreSQL re-checks the WHERE after
+        # the wait; SQLite runs one writer at a time).
         if not Attempt.objects.filter(pk=attempt.pk, submitted_at__isnull=True).update(**fields):
             return SubmitResult(attempt=Attempt.objects.get(pk=attempt.pk), recorded=False)
         for name, value in fields.items():
-            setattr(locked, name, value)
+            setattr(attempt, name, value)
         Answer.objects.bulk_create(
-            [Answer(attempt=locked, question=q, choice=c, is_correct=c.is_correct) for q, c in graded]
+            [Answer(attempt=attempt, question=q, choice=c, is_correct=c.is_correct) for q, c in graded]
         )
         newly_completed_module = _record_result(
             user=user, module_id=quiz.module_id, score=score, total=total, passed=passed, when=now
         )
 
-    result = SubmitResult(attempt=locked, recorded=True)
+    result = SubmitResult(attempt=attempt, recorded=True)
     if passed:
         progress = selectors.course_progress(user=user, course=quiz.module.course)
         result.course_complete = progress.is_complete
         result.newly_completed_course = progress.is_complete and newly_completed_module
         if progress.is_complete:
-            _announce_course_completed(user=user, attempt=locked, newly_completed=result.newly_completed_course)
+            _announce_course_completed(user=user, attempt=attempt, newly_completed=result.newly_completed_course)
     return result
 
 
+_RECORD_RESULT_SQL = """
+INSERT INTO {table} AS progress
+    (user_id, module_id, read_at, completed_at, attempts, best_score, best_total, updated_at)
+VALUES (%(user)s, %(module)s, NULL, %(completed)s, 1, %(score)s, %(total)s, %(now)s)
+ON CONFLICT (user_id, module_id) DO UPDATE SET
+    attempts = progress.attempts + 1,
+    completed_at = COALESCE(progress.completed_at, excluded.completed_at),
+    best_score = CASE WHEN {better} THEN excluded.best_score ELSE progress.best_score END,
+    best_total = CASE WHEN {better} THEN excluded.best_total ELSE progress.best_total END,
+    updated_at = excluded.updated_at
+RETURNING completed_at = %(completed)s
+"""
+# A better score compares fractions without division: new/new_total > best/best_total.
+_BETTER = "(progress.best_total IS NULL OR excluded.best_score * progress.best_total > " \
+          "COALESCE(progress.best_score, 0) * excluded.best_total)"
+
+
 def _record_result(*, user: User, module_id: int, score: int, total: int, passed: bool, when: datetime) -> bool:
-    """Update the module's progress row; True when this pass completed the module for the first time."""
-    progress, _ = ModuleProgress.objects.select_for_update().get_or_create(user=user, module_id=module_id)
-    progress.attempts += 1
-    newly_completed = passed and progress.completed_at is None
-    if newly_completed:
-        progress.completed_at = when
-    best_better = progress.best_total is None or score * progress.best_total > (progress.best_score or 0) * total
-    if best_better:
-        progress.best_score, progress.best_total = score, total
-    progress.save()
-    return newly_completed
+    """Update the module's progress row; True when this pass completed the module for the first time.
+
+    One statement (an upsert, on PostgreSQL and SQLite alike) instead of lock, read, insert-or-update: the
+    database applies it atomically, so two submissions of different attempts cannot lose a count, and only the
+    pass whose timestamp ends up in ``completed_at`` reports the first completion.
+    """
+    completed = connection.ops.adapt_datetimefield_value(when) if passed else None
+    sql = _RECORD_RESULT_SQL.format(table=ModuleProgress._meta.db_table, better=_BETTER)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"user": user.pk, "module": module_id, "completed": completed, "score": score,
+                             "total": total, "now": connection.ops.adapt_datetimefield_value(timezone.now())})
+        (newly_completed,) = cursor.fetchone()
+    return bool(passed and newly_completed)
 
 
 def _announce_course_completed(*, user: User, attempt: Attempt, newly_completed: bool) -> None:
