@@ -58,13 +58,13 @@ class CertificateAdmin(admin.ModelAdmin):
     search_fields = ("credential_id", "holder_name", "user__username", "user__email")
     readonly_fields = (
         "public_page", "credential_id", "user", "course", "holder_name", "course_title", "issuer_name",
-        "module_results", "issued_at", "reissued_at", "revision", "pdf", "pdf_sha256", "revoked_at",
+        "module_results", "issued_at", "reissued_at", "revision", "pdf", "pdf_sha256", "share_image", "revoked_at",
         "revocation_reason",
     )
     fieldsets = (
         (None, {"fields": ("public_page", "credential_id", "user", "course", "holder_name")}),
         ("As issued", {"fields": ("course_title", "issuer_name", "module_results", "issued_at", "reissued_at",
-                                  "revision", "pdf", "pdf_sha256")}),
+                                  "revision", "pdf", "pdf_sha256", "share_image")}),
         ("Status", {"fields": ("revoked_at", "revocation_reason", "status_change", "status_reason")}),
     )
     inlines = [CertificateEventInline]

@@ -19,6 +19,7 @@ HOLDER_NAME_MAX_LENGTH = 120
 
 
 def certificate_pdf_path(certificate: Certificate, filename: str) -> str:
+    """Where a certificate's files (its PDFs and its share image) are stored: one folder per credential id."""
     return f"certificates/{certificate.credential_id}/{filename}"
 
 
@@ -40,6 +41,12 @@ class Certificate(models.Model):
 
     pdf = models.FileField(upload_to=certificate_pdf_path, max_length=200)
     pdf_sha256 = models.CharField("PDF SHA-256", max_length=64)
+    share_image = models.FileField(
+        "share image (PNG)", upload_to=certificate_pdf_path, max_length=200, blank=True,
+        help_text="The og:image for the certificate's current state (name, revoked or not), rendered when that "
+                  "state is set. Empty for certificates issued before share images were stored: the first "
+                  "request renders and stores it.",
+    )
 
     revoked_at = models.DateTimeField(null=True, blank=True)
     revocation_reason = models.TextField(blank=True)

@@ -2,6 +2,10 @@
 
 Issuing is idempotent: the database holds at most one certificate per (user, course) (a unique constraint),
 so two requests that complete the course at the same moment both end up returning the same certificate.
+
+The PDF and the share image are rendered when the certificate changes, never per request: the PDF at issue and
+re-issue (old ones are kept: their hashes were published), the share image at issue, re-issue, revocation and
+restoration (it shows the name and a REVOKED band; the file it replaces is deleted).
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from .content import CertificateContent
 from .models import HOLDER_NAME_MAX_LENGTH, Certificate, CertificateEvent
 from .pdf import render_certificate_pdf
 from .progress import module_results, progress_for
+from .share_image import render_share_image
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +60,34 @@ def _attach_pdf(certificate: Certificate) -> None:
     certificate.pdf.save(_pdf_filename(certificate.revision), ContentFile(data), save=False)
 
 
+def _share_image_path(certificate: Certificate) -> str:
+    """The stored share image of the certificate's current state: a re-issue (revision) and a revocation change
+    the picture, so each state has a file name of its own and a stored file is known to be current by its name."""
+    revoked = "-revoked" if certificate.is_revoked else ""
+    return f"certificates/{certificate.credential_id}/share-r{certificate.revision}{revoked}.png"
+
+
+def _save_share_image(certificate: Certificate, data: bytes) -> str:
+    """Store ``data`` under the current state's name; returns the name stored."""
+    storage = certificate.share_image.storage
+    name = _share_image_path(certificate)
+    # A file left under this name shows this same state (rendering is deterministic, e.g. a restore brings back
+    # the unrevoked picture); replace it so the name stays exact instead of getting a random suffix.
+    storage.delete(name)
+    return storage.save(name, ContentFile(data))
+
+
+def _attach_share_image(certificate: Certificate) -> None:
+    """Render and store the share image for the certificate's current state; the file it replaces is deleted
+    once the change is committed (a share image is derived from the record, not part of its history)."""
+    replaced = certificate.share_image.name
+    data = render_share_image(CertificateContent.of(certificate))
+    certificate.share_image.name = _save_share_image(certificate, data)
+    if replaced and replaced != certificate.share_image.name:
+        storage = certificate.share_image.storage
+        transaction.on_commit(lambda: storage.delete(replaced))
+
+
 def issue_certificate(*, user: User, course: Course) -> Certificate:
     """The user's certificate for ``course``, issued now if they have none yet.
 
@@ -80,6 +113,7 @@ def issue_certificate(*, user: User, course: Course) -> Certificate:
         issued_at=timezone.now(),
     )
     _attach_pdf(certificate)
+    _attach_share_image(certificate)
     try:
         with transaction.atomic():
             certificate.save()
@@ -89,8 +123,9 @@ def issue_certificate(*, user: User, course: Course) -> Certificate:
                 pdf_sha256=certificate.pdf_sha256,
             )
     except IntegrityError:
-        # A concurrent completion issued it first; its certificate is the one. Drop our unused PDF.
+        # A concurrent completion issued it first; its certificate is the one. Drop our unused files.
         certificate.pdf.storage.delete(certificate.pdf.name)
+        certificate.share_image.storage.delete(certificate.share_image.name)
         return Certificate.objects.get(user=user, course=course)
     logger.info("Issued certificate %s to user %s for %s", certificate.credential_id, user.pk, course.slug)
     return certificate
@@ -127,7 +162,8 @@ def correct_holder_name(*, certificate: Certificate, user: User, holder_name: st
         locked.revision += 1
         locked.reissued_at = timezone.now()
         _attach_pdf(locked)
-        locked.save(update_fields=["holder_name", "revision", "reissued_at", "pdf", "pdf_sha256"])
+        _attach_share_image(locked)
+        locked.save(update_fields=["holder_name", "revision", "reissued_at", "pdf", "pdf_sha256", "share_image"])
         CertificateEvent.objects.create(
             certificate=locked, kind=CertificateEvent.Kind.REISSUED, occurred_at=locked.reissued_at,
             revision=locked.revision, holder_name=name, pdf_name=locked.pdf.name, pdf_sha256=locked.pdf_sha256,
@@ -147,7 +183,8 @@ def revoke_certificate(*, certificate: Certificate, reason: str, actor: User | N
             return locked
         locked.revoked_at = timezone.now()
         locked.revocation_reason = reason
-        locked.save(update_fields=["revoked_at", "revocation_reason"])
+        _attach_share_image(locked)
+        locked.save(update_fields=["revoked_at", "revocation_reason", "share_image"])
         CertificateEvent.objects.create(
             certificate=locked, kind=CertificateEvent.Kind.REVOKED, occurred_at=locked.revoked_at,
             revision=locked.revision, holder_name=locked.holder_name, reason=reason, actor=actor,
@@ -165,7 +202,8 @@ def restore_certificate(*, certificate: Certificate, reason: str, actor: User | 
             return locked
         locked.revoked_at = None
         locked.revocation_reason = ""
-        locked.save(update_fields=["revoked_at", "revocation_reason"])
+        _attach_share_image(locked)
+        locked.save(update_fields=["revoked_at", "revocation_reason", "share_image"])
         CertificateEvent.objects.create(
             certificate=locked, kind=CertificateEvent.Kind.RESTORED, occurred_at=timezone.now(),
             revision=locked.revision, holder_name=locked.holder_name, reason=reason, actor=actor,
@@ -191,4 +229,25 @@ def stored_pdf(certificate: Certificate) -> bytes:
                         ContentFile(data))
     Certificate.objects.filter(pk=certificate.pk).update(pdf=name, pdf_sha256=digest)
     certificate.pdf.name, certificate.pdf_sha256 = name, digest
+    return data
+
+
+def stored_share_image(certificate: Certificate) -> bytes:
+    """The share image of the certificate's current state, read from storage.
+
+    Rendered and stored here, once, when there is none for that state: certificates issued before share images
+    were stored, or a lost file. The row is pointed at it only if it still has the state the image shows (a
+    revocation or name correction in between stores its own image).
+    """
+    storage = certificate.share_image.storage
+    name = _share_image_path(certificate)
+    if certificate.share_image.name == name and storage.exists(name):
+        with storage.open(name, "rb") as handle:
+            return handle.read()
+    data = render_share_image(CertificateContent.of(certificate))
+    stored = _save_share_image(certificate, data)
+    Certificate.objects.filter(
+        pk=certificate.pk, revision=certificate.revision, revoked_at=certificate.revoked_at
+    ).update(share_image=stored)
+    certificate.share_image.name = stored
     return data

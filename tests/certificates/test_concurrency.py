@@ -65,8 +65,10 @@ def test_two_issues_racing_past_the_existence_check_store_one_certificate(monkey
     assert first.credential_id == second.credential_id
     assert Certificate.objects.count() == 1
     assert CertificateEvent.objects.count() == 1
-    stored = list((Path(settings.MEDIA_ROOT) / "certificates").rglob("*.pdf"))
-    assert [path.parent.name for path in stored] == [first.credential_id], "the losing request's PDF is removed"
+    stored = sorted((Path(settings.MEDIA_ROOT) / "certificates").rglob("*"))
+    assert [path.relative_to(settings.MEDIA_ROOT / "certificates").as_posix() for path in stored if path.is_file()] == [
+        f"{first.credential_id}/certificate-r1.pdf", f"{first.credential_id}/share-r1.png"
+    ], "the losing request's PDF and share image are removed"
 
 
 def test_passing_the_last_two_quizzes_at_once_issues_one_certificate(user, seven_modules):
