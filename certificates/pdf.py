@@ -9,14 +9,13 @@ certificate twice gives the same bytes and SHA-256.
 from __future__ import annotations
 
 import io
+import itertools
 import time
 from collections.abc import Iterable
 
 from django.conf import settings
-from reportlab.graphics import renderPDF
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
-from reportlab.lib.colors import HexColor, white
+from reportlab.graphics.barcode import qrencoder
+from reportlab.lib.colors import HexColor, black, white
 from reportlab.lib.pagesizes import A4, LETTER, landscape
 from reportlab.lib.utils import TimeStamp
 from reportlab.pdfbase import pdfmetrics
@@ -69,14 +68,30 @@ def fit_lines(text: str, max_width: float, chain: tuple[fonts.FontFace, ...], *,
     return layout.fit_lines(text, max_width, lambda fragment: _width(_runs(fragment, chain), 1), sizes=sizes)
 
 
-def _qr_code(canvas: Canvas, url: str, x: float, y: float, size: float) -> None:
-    # Sized through barWidth/barHeight rather than getBounds() and a transform: getBounds encodes the QR a
-    # second time, and encoding is most of this page's render time.
-    drawing = Drawing(size, size)
-    drawing.add(QrCodeWidget(url, barLevel="M", barBorder=2, barWidth=size, barHeight=size))
+def _qr_code(canvas: Canvas, url: str, x: float, y: float, size: float, *, border: int = 2) -> None:
+    """The QR code of ``url`` (error correction M) in a ``size`` square, with a ``border``-module quiet zone.
+
+    Encoded with reportlab's encoder and drawn straight on the canvas as one filled path of the dark runs of each
+    row: the same picture as ``QrCodeWidget`` through a ``Drawing`` and ``renderPDF``, in about half the time
+    (encoding is most of what is left, and most of this page's render time).
+    """
+    qr = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    qr.addData(url)
+    qr.make()
+    module = size / (qr.getModuleCount() + 2 * border)
     canvas.setFillColor(white)
     canvas.roundRect(x - 4, y - 4, size + 8, size + 8, 4, stroke=0, fill=1)
-    renderPDF.draw(drawing, canvas, x, y)
+    path = canvas.beginPath()
+    for row_index, row in enumerate(qr.modules):
+        column = 0
+        for dark, run in itertools.groupby(bool(cell) for cell in row):
+            length = len(list(run))
+            if dark:
+                path.rect(x + (column + border) * module, y + size - (row_index + border + 1) * module,
+                          length * module, module)
+            column += length
+    canvas.setFillColor(black)
+    canvas.drawPath(path, stroke=0, fill=1)
 
 
 def _fixed_timestamp(content: CertificateContent) -> TimeStamp:
