@@ -32,8 +32,9 @@ REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "14"))
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 COURSE_SLUG = "transformers-architecture"
 COURSE_DIR = REPO / "content" / COURSE_SLUG
-# Sync workers, as in production (Dockerfile/compose); 3 on this 2-core machine: see docs/performance.md.
+# Threaded workers, as in production (config/gunicorn.conf.py); 3 processes on this 2-core machine.
 WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "3"))
+WEB_THREADS = int(os.environ.get("BENCH_WEB_THREADS", "4"))
 # Seconds per load run. Shorter runs make `make bench` faster and the figures noisier.
 DURATION_S = float(os.environ.get("BENCH_DURATION_S", "8"))
 
@@ -174,15 +175,17 @@ def wait_for_http(
 
 
 def start_web(*, workers: int = WEB_WORKERS, name: str = "gunicorn") -> Service:
-    """gunicorn as production runs it (config.wsgi, sync workers, access log), on a spare loopback port."""
+    """gunicorn as production runs it (config/gunicorn.conf.py: threaded workers), plus an access log that the
+    memory stage counts requests in, on a spare loopback port."""
     port = free_port()
     access_log = LOGS / f"{name}-access.log"
     access_log.parent.mkdir(parents=True, exist_ok=True)
     access_log.write_text("")  # gunicorn appends; the memory check counts this run's lines only
     args = [
-        PYTHON, "-m", "gunicorn", "config.wsgi:application",
+        PYTHON, "-m", "gunicorn", "config.wsgi:application", "-c", "config/gunicorn.conf.py",
         "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers),
+        "--threads", str(WEB_THREADS),
         "--access-logfile", str(access_log),
         "--backlog", "2048",
         # Production keeps gunicorn's 30 s default. The bench allows more so that a worker's first requests

@@ -241,7 +241,8 @@ def _markdown(rows: list[list[str]]) -> str:
 def machine_line(results: dict) -> str:
     machine = results["machine"]
     return (f"{machine['cpu_model']}, {machine['logical_cpus']} logical CPUs, {machine['memory_gib']} GiB RAM, "
-            f"Linux {machine['kernel']}, Python {machine['python']}; gunicorn {results['web_workers']} sync workers, "
+            f"Linux {machine['kernel']}, Python {machine['python']}; gunicorn {results['web_workers']} gthread workers "
+            f"x {results.get('web_threads', '?')} threads, "
             f"PostgreSQL, Redis and wrk on the same cores as the server")
 
 

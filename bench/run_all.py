@@ -32,6 +32,7 @@ from bench.common import (  # noqa: E402
     PYTHON,
     REPO,
     RESULTS_JSON,
+    WEB_THREADS,
     WEB_WORKERS,
     WORK,
     database_url,
@@ -257,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine_description(),
         "web_workers": WEB_WORKERS,
+        "web_threads": WEB_THREADS,
         "stages": stages,
         "errors": {},
     }

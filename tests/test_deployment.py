@@ -10,7 +10,10 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
-SETTINGS_SOURCE = "\n".join(p.read_text() for p in (REPO / "config" / "settings").glob("*.py"))
+# Where environment variables are read: the settings and gunicorn's configuration.
+SETTINGS_SOURCE = "\n".join(
+    p.read_text() for p in [*(REPO / "config" / "settings").glob("*.py"), REPO / "config" / "gunicorn.conf.py"]
+)
 PROD_ENV = {
     "SECRET_KEY": secrets.token_urlsafe(60),
     "ALLOWED_HOSTS": "academy.example.org",
@@ -46,9 +49,19 @@ def test_every_variable_in_env_example_and_compose_is_read_by_the_settings():
     names = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", example, flags=re.M))
     for service in COMPOSE["services"].values():
         names |= set((service.get("environment") or {}).keys())
-    compose_only = {"POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD", "WEB_WORKERS", "DJANGO_SETTINGS_MODULE"}
+    compose_only = {"POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD", "DJANGO_SETTINGS_MODULE"}
     for name in sorted(names - compose_only):
         assert f'"{name}"' in SETTINGS_SOURCE, f"{name} is documented but no setting reads it"
+
+
+def test_web_runs_threaded_gunicorn_workers_from_one_config_file_in_the_image_compose_and_the_bench():
+    """Sync workers are held by idle keep-alive connections (progress polling): see config/gunicorn.conf.py."""
+    config: dict = {}
+    exec((REPO / "config" / "gunicorn.conf.py").read_text(), config)  # noqa: S102 - our own file
+    assert config["worker_class"] == "gthread" and config["threads"] >= 2
+    assert "-c config/gunicorn.conf.py" in COMPOSE["services"]["web"]["command"]
+    assert '"-c", "config/gunicorn.conf.py"' in (REPO / "Dockerfile").read_text()
+    assert "config/gunicorn.conf.py" in (REPO / "bench" / "common.py").read_text()
 
 
 def test_dockerfile_runs_the_same_commands_as_make():
