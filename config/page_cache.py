@@ -50,6 +50,20 @@ def invalidate(namespace: str) -> None:
     cache.set(_generation_key(namespace), secrets.token_hex(8), timeout=None)
 
 
+def current_generation(namespace: str) -> str | None:
+    """The namespace's generation token (started if missing); None while the cache cannot be reached.
+
+    Other caches of published content (e.g. the quiz structure in ``quizzes.selectors``) key on it too, so one
+    invalidation reaches them all.
+    """
+    key = _generation_key(namespace)
+    generation = cache.get(key)
+    if generation is None:
+        cache.add(key, secrets.token_hex(8), timeout=None)
+        generation = cache.get(key)
+    return generation
+
+
 def cache_anonymous_page(namespace: str) -> Callable:
     """Mark a view's anonymous answers as the same for every anonymous reader (see the module docstring)."""
     if namespace not in NAMESPACES:

@@ -8,7 +8,8 @@ class QuizzesConfig(AppConfig):
     def ready(self) -> None:
         from config.page_cache import invalidate_on_change
 
-        from .models import Quiz
+        from .models import Choice, Question, Quiz
 
-        # Publishing or unpublishing a quiz changes the links on cached anonymous lesson and course pages.
-        invalidate_on_change("content", Quiz)
+        # Publishing a quiz changes the links on cached anonymous lesson and course pages; any edit of a quiz,
+        # its questions or choices must reach the cached quiz structure (selectors.quiz_page).
+        invalidate_on_change("content", Quiz, Question, Choice)

@@ -180,10 +180,10 @@ def submit_attempt(
 
     result = SubmitResult(attempt=attempt, recorded=True)
     if passed:
-        progress = selectors.course_progress(user=user, course=quiz.module.course)
-        result.course_complete = progress.is_complete
-        result.newly_completed_course = progress.is_complete and newly_completed_module
-        if progress.is_complete:
+        complete = selectors.course_is_complete(user=user, course=quiz.module.course)
+        result.course_complete = complete
+        result.newly_completed_course = complete and newly_completed_module
+        if complete:
             _announce_course_completed(user=user, attempt=attempt, newly_completed=result.newly_completed_course)
     return result
 

@@ -197,3 +197,31 @@ def test_the_dashboard_requires_signing_in(client, course):
 def test_the_dashboard_includes_the_certificate_section(signed_in_client, course):
     response = signed_in_client.get("/dashboard/")
     assert "certificates/_dashboard_certificate.html" in [t.name for t in response.templates]
+
+
+def test_the_quick_completeness_check_agrees_with_the_full_progress(user, django_assert_num_queries):
+    """A submission asks only "is the course complete?" (one query); the pages use the full progress."""
+    from django.utils import timezone
+
+    from quizzes.selectors import course_is_complete
+
+    course = make_course(modules=3)
+    modules = list(course.modules.order_by("order"))
+    hidden = make_module(course=course, order=4)
+    hidden.published = False
+    hidden.save()
+
+    def agree() -> bool:
+        with django_assert_num_queries(1):
+            quick = course_is_complete(user=user, course=course)
+        assert quick == course_progress(user=user, course=course).is_complete
+        return quick
+
+    assert agree() is False
+    ModuleProgress.objects.create(user=user, module=modules[0], completed_at=timezone.now(), attempts=1)
+    ModuleProgress.objects.create(user=user, module=modules[1], read_at=timezone.now(), attempts=2)
+    assert agree() is False
+    ModuleProgress.objects.create(user=user, module=modules[2], completed_at=timezone.now(), attempts=1)
+    assert agree() is False  # module 2 was attempted but never passed
+    ModuleProgress.objects.filter(module=modules[1]).update(completed_at=timezone.now())
+    assert agree() is True  # the unpublished module does not count
