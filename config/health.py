@@ -21,10 +21,13 @@ def check_database() -> dict:
 
 
 def check_broker(timeout: float = 1.0) -> dict:
+    """One connection attempt with ``timeout`` socket timeouts: a dead or hung broker costs about that long,
+    never kombu's 2 s retry interval or the broker's longer publishing timeouts."""
     started = time.perf_counter()
+    probe_options = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
     try:
-        with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=timeout)
+        with celery_app.connection_for_write(transport_options=probe_options) as conn:
+            conn.ensure_connection(max_retries=0, timeout=timeout)
             transport = conn.transport_cls
     except Exception as exc:  # noqa: BLE001
         return {"ok": False, "error": str(exc)[:200]}

@@ -3,7 +3,8 @@
 A panel shows the latest successful run's chart at once (figure JSON embedded with ``json_script``, drawn by
 static/js/experiments.js with our own copy of plotly.js), its data table for screen readers and readers without
 JavaScript, the device and time of the run, and, for signed-in readers, a real <form> to start a run with
-editable, bounded parameters, plus a progress bar the script updates while the run is queued or running.
+editable, bounded parameters (or, while the task queue cannot be reached, a notice that runs are unavailable
+right now), plus a progress bar the script updates while the run is queued or running.
 """
 from __future__ import annotations
 
@@ -106,12 +107,20 @@ class _PageState:
         self.request = request
         self.seen: dict[str, int] = {}
         self._device_class: str | None = None
+        self._runs_available: bool | None = None
 
     @property
     def device_class(self) -> str:
         if self._device_class is None:
             self._device_class = selectors.expected_device_class()
         return self._device_class
+
+    @property
+    def runs_available(self) -> bool:
+        """Asked only for signed-in readers (only they get the Run button), once per page."""
+        if self._runs_available is None:
+            self._runs_available = selectors.runs_available()
+        return self._runs_available
 
     def panel_id(self, name: str) -> str:
         self.seen[name] = self.seen.get(name, 0) + 1
@@ -142,6 +151,8 @@ def panel_context(name: str, *, state: _PageState) -> dict[str, Any]:
         "notes": result.get("notes") or [],
         "environment": _environment_summary(run) if run else None,
         "signed_in": signed_in,
+        # With the broker down the form would only answer 503: say so instead, and keep the latest results.
+        "runs_available": state.runs_available if signed_in else False,
         "active_run": active_run,
         "active_percent": round((active_run.progress or 0) * 100) if active_run else 0,
         "device_class": state.device_class,

@@ -1,11 +1,16 @@
-"""Reads of experiment runs for the API, the lesson panels and the submission rules."""
+"""Reads of experiment runs for the API, the lesson panels and the submission rules, and whether runs can be
+started at all right now (the broker answers)."""
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
+
+from config.celery import app as celery_app
+from config.health import check_broker
 
 from .models import ExperimentRun
 
@@ -99,3 +104,35 @@ def run_version(run_id: int) -> dict | None:
         .values("pk", "status", "updated_at", "deadline", "created_at")
         .first()
     )
+
+
+# --- Can runs be started right now? ---------------------------------------------------------------------
+# The answer is remembered per process for a few seconds, so with the broker down or hung a signed-in page view
+# waits on it (at most RUNS_AVAILABLE_TIMEOUT_S) once per RUNS_AVAILABLE_TTL_S per process, never per request.
+RUNS_AVAILABLE_TIMEOUT_S = 1.0
+RUNS_AVAILABLE_TTL_S = 5.0
+_broker_answers: dict[str, tuple[bool, float]] = {}  # broker URL -> (reachable, time.monotonic() of the answer)
+
+
+def runs_available() -> bool:
+    """Whether a run can be queued now: the broker accepted a connection within a second, lately.
+
+    Publishing (``services.enqueue_run``) reports what it learns through :func:`note_broker_reachable`, so a
+    failed publish turns the panels' Run button off at once and a successful one turns it back on.
+    """
+    url = _broker_url()
+    remembered = _broker_answers.get(url)
+    if remembered is not None and time.monotonic() - remembered[1] < RUNS_AVAILABLE_TTL_S:
+        return remembered[0]
+    reachable = bool(check_broker(timeout=RUNS_AVAILABLE_TIMEOUT_S)["ok"])
+    note_broker_reachable(reachable)
+    return reachable
+
+
+def note_broker_reachable(reachable: bool) -> None:
+    _broker_answers[_broker_url()] = (reachable, time.monotonic())
+
+
+def _broker_url() -> str:
+    # Keyed by URL: an answer about one broker says nothing about another the app is pointed at later.
+    return str(celery_app.conf.broker_write_url or "")

@@ -160,6 +160,7 @@ def enqueue_run(*, run: ExperimentRun) -> None:
             run_experiment.apply_async(args=[run.pk], task_id=run.task_id or None, connection=conn, retry=False)
     except Exception as exc:  # kombu, redis and socket errors alike mean "cannot enqueue"
         logger.warning("could not enqueue experiment run %s: %s", run.pk, exc)
+        selectors.note_broker_reachable(False)  # the lesson panels stop offering runs at once
         fail_run(run_id=run.pk, reason=f"{UNAVAILABLE_MESSAGE}: the task queue could not be reached. "
                                         "Please try again later.")
         run.refresh_from_db()
@@ -167,6 +168,7 @@ def enqueue_run(*, run: ExperimentRun) -> None:
             f"{UNAVAILABLE_MESSAGE}: the task queue could not be reached. Please try again later.",
             run=run, retry_after_s=60,
         ) from exc
+    selectors.note_broker_reachable(True)
 
 
 # --- The worker's transitions ---------------------------------------------------------------------------

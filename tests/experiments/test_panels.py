@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import json
 import re
+import types
 
 import pytest
 from django.contrib.staticfiles import finders
 
-from experiments import catalog
+from experiments import catalog, selectors
+from tests.experiments.conftest import celery_broker, post_run
 from tests.experiments.factories import SMALL_FIGURE, ExperimentRunFactory
 from tests.factories import LessonFactory
 
@@ -122,3 +124,85 @@ def test_plotly_js_is_served_from_our_own_static_files(client):
     response = client.get("/static/vendor/plotly/plotly.min.js")
     assert response.status_code == 200
     assert b"plotly.js" in b"".join(response.streaming_content)[:2000]
+
+
+# --- When runs cannot be started (the broker is down) -----------------------------------------------------
+
+DEAD_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+
+@pytest.fixture(autouse=True)
+def _fresh_broker_answers(monkeypatch):
+    """Each test starts with nothing remembered about any broker's health."""
+    monkeypatch.setattr(selectors, "_broker_answers", {})
+
+
+def broker_must_not_be_asked(monkeypatch):
+    def fail(timeout=1.0):
+        raise AssertionError("the broker was asked")
+
+    monkeypatch.setattr(selectors, "check_broker", fail)
+
+
+def test_with_the_broker_down_signed_in_readers_see_that_runs_are_unavailable_and_the_latest_results(
+        signed_in_client, lesson):
+    run = ExperimentRunFactory(succeeded=True)
+
+    with celery_broker(DEAD_BROKER):
+        response = signed_in_client.get(lesson.get_absolute_url())
+
+    panel = panel_html(response)
+    assert "Experiment runs are unavailable right now; the results below are the latest measured." in panel
+    assert "<form" not in panel and "Run on this server" not in panel
+    assert f"Latest run (#{run.pk}) measured on" in panel
+    assert 'id="experiment-sequence-latency-figure"' in response.content.decode()
+    assert "<td>6.25</td>" in panel
+
+
+def test_with_the_broker_down_and_no_run_yet_the_panel_does_not_invite_a_run(signed_in_client, lesson):
+    with celery_broker(DEAD_BROKER):
+        panel = panel_html(signed_in_client.get(lesson.get_absolute_url()))
+
+    assert "Experiment runs are unavailable right now; please try again later." in panel
+    assert "Be the first" not in panel
+
+
+def test_anonymous_lesson_pages_never_ask_the_broker(client, lesson, monkeypatch):
+    broker_must_not_be_asked(monkeypatch)
+
+    panel = panel_html(client.get(lesson.get_absolute_url()))
+
+    assert "Sign in</a> to run this experiment" in panel
+    assert "unavailable" not in panel
+
+
+def test_the_broker_is_asked_at_most_once_per_few_seconds_per_process(monkeypatch):
+    asked = []
+    clock = types.SimpleNamespace(now=1000.0)
+    monkeypatch.setattr(selectors, "time", types.SimpleNamespace(monotonic=lambda: clock.now))
+    monkeypatch.setattr(selectors, "check_broker", lambda timeout=1.0: asked.append(timeout) or {"ok": False})
+
+    answers = [selectors.runs_available() for _ in range(3)]
+    clock.now += selectors.RUNS_AVAILABLE_TTL_S - 0.1
+    answers.append(selectors.runs_available())
+    clock.now += 0.2
+    answers.append(selectors.runs_available())
+
+    assert answers == [False] * 5
+    assert asked == [selectors.RUNS_AVAILABLE_TIMEOUT_S] * 2
+    assert selectors.RUNS_AVAILABLE_TIMEOUT_S <= 1
+
+
+def test_a_failed_publish_turns_the_run_button_off_at_once_and_a_successful_one_back_on(
+        signed_in_client, lesson, tiny_params, monkeypatch):
+    with celery_broker(DEAD_BROKER):
+        selectors.note_broker_reachable(True)  # as if the last check, a moment ago, had found it up
+        assert "Run on this server</button>" in panel_html(signed_in_client.get(lesson.get_absolute_url()))
+        assert post_run(signed_in_client, "sequence-latency", tiny_params).status_code == 503
+        broker_must_not_be_asked(monkeypatch)  # the failed publish is the answer for the next few seconds
+
+        assert "Experiment runs are unavailable right now" in panel_html(signed_in_client.get(lesson.get_absolute_url()))
+
+    selectors.note_broker_reachable(False)
+    assert post_run(signed_in_client, "sequence-latency", {**tiny_params, "hidden": 32}).status_code == 202
+    assert "Run on this server</button>" in panel_html(signed_in_client.get(lesson.get_absolute_url()))
