@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from config import page_cache
 
-from . import catalog, selectors
+from . import catalog, polling, selectors
 from .models import ExperimentRun
 
 logger = logging.getLogger(__name__)
@@ -202,6 +202,7 @@ def claim_run(*, run_id: int) -> ExperimentRun | None:
         progress_message="starting",
     )
     if claimed:
+        polling.forget(run_id)
         return ExperimentRun.objects.get(pk=run_id)
     status = ExperimentRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
     if status is None:
@@ -218,16 +219,20 @@ def record_device_class(*, run_id: int, device_class: str) -> None:
     ExperimentRun.objects.filter(pk=run_id, status=Status.RUNNING).update(
         device_class=device_class, updated_at=timezone.now()
     )
+    polling.forget(run_id)
 
 
 def record_progress(*, run_id: int, fraction: float, message: str) -> bool:
     """Store progress; False when the run is no longer running (reaped meanwhile), so the worker can stop."""
     fraction = min(1.0, max(0.0, float(fraction)))
-    return bool(
+    updated = bool(
         ExperimentRun.objects.filter(pk=run_id, status=Status.RUNNING).update(
             progress=fraction, progress_message=str(message)[:300], updated_at=timezone.now()
         )
     )
+    if updated:
+        polling.forget(run_id)  # readers' next poll gets the new progress, not a 304
+    return updated
 
 
 def complete_run(*, run_id: int, result: dict, figure: dict) -> bool:
@@ -245,6 +250,7 @@ def complete_run(*, run_id: int, result: dict, figure: dict) -> bool:
             error="",
         )
     )
+    polling.forget(run_id)
     if completed:
         # Lesson pages show each experiment's latest successful run: the cached anonymous copies are stale.
         page_cache.invalidate("content")
@@ -263,9 +269,11 @@ def fail_run(*, run_id: int, reason: str, environment: dict | None = None) -> bo
     }
     if environment:
         fields["environment"] = environment
-    return bool(
+    failed = bool(
         ExperimentRun.objects.filter(pk=run_id, status__in=ExperimentRun.ACTIVE_STATUSES).update(**fields)
     )
+    polling.forget(run_id)
+    return failed
 
 
 # --- The reaper -----------------------------------------------------------------------------------------
@@ -292,9 +300,11 @@ def reap_overdue_runs(*, now: datetime | None = None) -> int:
     overdue = ExperimentRun.objects.filter(deadline__lt=now)
     reaped = 0
     for status, reason in ((Status.QUEUED, queue_timeout_message()), (Status.RUNNING, run_timeout_message())):
-        reaped += overdue.filter(status=status).update(
+        run_ids = list(overdue.filter(status=status).values_list("pk", flat=True))
+        reaped += overdue.filter(pk__in=run_ids, status=status).update(
             status=Status.FAILED, error=reason, progress_message="failed", finished_at=now, updated_at=now
         )
+        polling.forget(*run_ids)
     if reaped:
         logger.warning("reaped %d overdue experiment run(s)", reaped)
     return reaped
@@ -309,4 +319,5 @@ def reap_if_overdue(run: ExperimentRun, *, now: datetime | None = None) -> bool:
     reaped = ExperimentRun.objects.filter(pk=run.pk, status=run.status, deadline__lt=now).update(
         status=Status.FAILED, error=reason, progress_message="failed", finished_at=now, updated_at=now
     )
+    polling.forget(run.pk)
     return bool(reaped)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.http import parse_etags, quote_etag, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from . import catalog, selectors, services
+from . import catalog, polling, selectors, services
 from .models import ExperimentRun
 
 SIGN_IN_MESSAGE = "Sign in to run experiments on this server."
@@ -187,10 +187,10 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             version = selectors.run_version(run_id)
     position = selectors.queue_position(status=version["status"], created_at=version["created_at"])
     etag = _etag_for(version, position)
+    polling.remember(run_id, etag)  # the next poll with this ETag is answered by polling.RunPollMiddleware
     if etag in parse_etags(request.headers.get("If-None-Match", "")):
-        response = HttpResponse(status=304)
-    else:
-        response = JsonResponse(run_payload(selectors.run_for_detail(run_id), queue_position=position))
+        return polling.not_modified(etag)
+    response = JsonResponse(run_payload(selectors.run_for_detail(run_id), queue_position=position))
     response["ETag"] = etag
     # Always revalidate: a run changes every second while it runs.
     response["Cache-Control"] = "no-cache"

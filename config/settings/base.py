@@ -56,7 +56,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Before the session: a cached anonymous page is answered without a session, a user or a query.
+    # Before the session: a progress poll whose copy is current costs one cache read (304), and a cached
+    # anonymous page is answered without a session, a user or a query.
+    "experiments.polling.RunPollMiddleware",
     "config.page_cache.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
