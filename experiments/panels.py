@@ -11,10 +11,13 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from typing import Any
 
+from django.core.cache import cache
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 
 from . import catalog, selectors
 from .models import ExperimentRun
@@ -100,6 +103,51 @@ def _environment_summary(run: ExperimentRun) -> dict[str, Any]:
     }
 
 
+# The chart, data table and notes of a run are the same for every reader and never change once the run has
+# succeeded, but rendering them (a table of up to a few hundred cells, the figure's JSON) is most of a panel's
+# cost. Kept for a minute, which bounds how stale "measured 3 minutes ago" can get.
+RESULT_FRAGMENT_SECONDS = 60
+
+
+def _result_html(
+    name: str, latest: selectors.RunVersion | None, *, info: catalog.ExperimentInfo, panel_id: str,
+    signed_in: bool, runs_available: bool,
+) -> str:
+    if latest is None:
+        context = {"run": None, "info": info, "signed_in": signed_in, "runs_available": runs_available}
+        return render_to_string("experiments/_panel_result.html", context)
+    key = f"experiments:panel-result:{latest.pk}:{latest.finished_at.timestamp():.6f}:{panel_id}"
+    html = cache.get(key)
+    if html is None:
+        run = selectors.run_for_detail(latest.pk)
+        if run is None:  # deleted a moment ago
+            return _result_html(name, None, info=info, panel_id=panel_id, signed_in=signed_in,
+                                runs_available=runs_available)
+        result = run.result or {}
+        table = result.get("table") or {}
+        html = render_to_string(
+            "experiments/_panel_result.html",
+            {
+                "run": run,
+                "info": info,
+                "figure_id": f"{panel_id}-figure",
+                "table": table if table.get("columns") else None,
+                "notes": result.get("notes") or [],
+                "environment": _environment_summary(run),
+            },
+        )
+        cache.set(key, html, timeout=RESULT_FRAGMENT_SECONDS)
+    return mark_safe(html)
+
+
+@lru_cache(maxsize=64)
+def _fields_html(name: str, device_class: str, panel_id: str) -> str:
+    """The parameter controls depend only on the code's schema: rendered once per process."""
+    fields = param_fields(catalog.param_schema(name, device_class), id_prefix=panel_id)
+    html = render_to_string("experiments/_panel_fields.html", {"fields": fields, "device_class": device_class})
+    return mark_safe(html)
+
+
 class _PageState:
     """Per-page lookups shared by every panel of one lesson (a page may embed the same experiment twice)."""
 
@@ -122,6 +170,11 @@ class _PageState:
             self._runs_available = selectors.runs_available()
         return self._runs_available
 
+    @cached_property
+    def active_runs(self) -> dict[str, ExperimentRun]:
+        """The signed-in reader's queued or running runs, by experiment (one query for every panel)."""
+        return selectors.active_runs_by_experiment(self.request.user)
+
     def panel_id(self, name: str) -> str:
         self.seen[name] = self.seen.get(name, 0) + 1
         count = self.seen[name]
@@ -135,28 +188,26 @@ def panel_context(name: str, *, state: _PageState) -> dict[str, Any]:
         return {**base, "known": False}
     request = state.request
     info = catalog.get_info(name)
-    run = selectors.latest_successful_run(name)
-    result = (run.result or {}) if run else {}
-    table = result.get("table") or {}
     user = getattr(request, "user", None)
     signed_in = bool(user and user.is_authenticated)
-    active_run = selectors.active_run_of(user, experiment=name) if signed_in else None
+    # With the broker down the form would only answer 503: say so instead, and keep the latest results.
+    runs_available = state.runs_available if signed_in else False
+    latest = selectors.latest_successful_run_version(name)
+    active_run = state.active_runs.get(name) if signed_in else None
     return {
         **base,
         "known": True,
         "info": info,
-        "run": run,
-        "figure_id": f"{panel_id}-figure",
-        "table": table if table.get("columns") else None,
-        "notes": result.get("notes") or [],
-        "environment": _environment_summary(run) if run else None,
+        "run": latest,
+        "result_html": _result_html(
+            name, latest, info=info, panel_id=panel_id, signed_in=signed_in, runs_available=runs_available
+        ),
         "signed_in": signed_in,
-        # With the broker down the form would only answer 503: say so instead, and keep the latest results.
-        "runs_available": state.runs_available if signed_in else False,
+        "runs_available": runs_available,
         "active_run": active_run,
         "active_percent": round((active_run.progress or 0) * 100) if active_run else 0,
         "device_class": state.device_class,
-        "fields": param_fields(catalog.param_schema(name, state.device_class), id_prefix=panel_id),
+        "fields_html": _fields_html(name, state.device_class, panel_id) if runs_available else "",
         "next": request.get_full_path(),
     }
 

@@ -3,7 +3,8 @@ started at all right now (the broker answers)."""
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -21,12 +22,22 @@ def active_runs() -> QuerySet[ExperimentRun]:
     return ExperimentRun.objects.filter(status__in=ExperimentRun.ACTIVE_STATUSES)
 
 
-def latest_successful_run(experiment: str) -> ExperimentRun | None:
-    return (
+@dataclass(frozen=True)
+class RunVersion:
+    """Which run a panel shows, without its (large) result and figure JSON."""
+
+    pk: int
+    finished_at: datetime
+
+
+def latest_successful_run_version(experiment: str) -> RunVersion | None:
+    found = (
         ExperimentRun.objects.filter(experiment=experiment, status=Status.SUCCEEDED)
         .order_by("-finished_at", "-pk")
+        .values_list("pk", "finished_at")
         .first()
     )
+    return RunVersion(*found) if found else None
 
 
 def latest_successful_run_summary(experiment: str) -> ExperimentRun | None:
@@ -47,6 +58,16 @@ def active_run_of(user, *, experiment: str | None = None) -> ExperimentRun | Non
     if experiment is not None:
         runs = runs.filter(experiment=experiment)
     return runs.order_by("-created_at").first()
+
+
+def active_runs_by_experiment(user) -> dict[str, ExperimentRun]:
+    """The user's queued or running runs, newest per experiment."""
+    if user is None or not user.is_authenticated:
+        return {}
+    runs: dict[str, ExperimentRun] = {}
+    for run in active_runs().filter(started_by=user).order_by("-created_at"):
+        runs.setdefault(run.experiment, run)
+    return runs
 
 
 def reusable_run(*, experiment: str, params_hash: str, device_class: str) -> ExperimentRun | None:
