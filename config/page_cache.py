@@ -18,14 +18,16 @@ Hits and misses are visible in the ``X-Page-Cache`` response header.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from functools import wraps
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
 NAMESPACES = ("content", "certificates")
+T = TypeVar("T")
 _MARK = "_anonymous_page_cache_namespace"
 # Headers that describe one response only, or that the outer middleware sets again on every response.
 _NOT_STORED = {"set-cookie", "x-request-id", "x-page-cache", "date"}
@@ -62,6 +64,29 @@ def current_generation(namespace: str) -> str | None:
         cache.add(key, secrets.token_hex(8), timeout=None)
         generation = cache.get(key)
     return generation
+
+
+class ProcessCopies:
+    """This process's copies of values read from published content (a quiz's questions, a lesson's rows), kept
+    while ``namespace``'s generation is unchanged: one cache read instead of the queries that build them.
+    Callers must treat the values as read-only, since every request of the process shares them."""
+
+    def __init__(self, namespace: str) -> None:
+        if namespace not in NAMESPACES:
+            raise ValueError(f"Unknown page cache namespace {namespace!r}; known: {', '.join(NAMESPACES)}")
+        self.namespace = namespace
+        self._copies: dict[Hashable, tuple[str, Any]] = {}
+
+    def get(self, key: Hashable, load: Callable[[], T]) -> T:
+        # The generation is read before loading, so a change during the load leaves an outdated tag behind.
+        generation = current_generation(self.namespace)
+        copy = self._copies.get(key)
+        if generation is not None and copy is not None and copy[0] == generation:
+            return copy[1]
+        value = load()
+        if generation is not None:
+            self._copies[key] = (generation, value)
+        return value
 
 
 def cache_anonymous_page(namespace: str) -> Callable:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
+from config import page_cache
+
 from .models import Course, Lesson, Module
 
 
@@ -40,7 +42,20 @@ class LessonPage:
     modules: list[Module]
 
 
+# A lesson page's rows (the lesson with its rendered HTML, the module list for previous/next and progress) are
+# the same for every reader: each process keeps a copy while the published content is unchanged.
+_lesson_pages = page_cache.ProcessCopies("content")
+
+
 def lesson_page(*, course_slug: str, lesson_slug: str) -> LessonPage:
+    """The lesson, its module and course, and the published modules: this process's copy while the published
+    content is unchanged, else two queries. Callers must not modify what it returns."""
+    return _lesson_pages.get(
+        (course_slug, lesson_slug), lambda: _load_lesson_page(course_slug=course_slug, lesson_slug=lesson_slug)
+    )
+
+
+def _load_lesson_page(*, course_slug: str, lesson_slug: str) -> LessonPage:
     try:
         lesson = Lesson.objects.select_related("module", "module__course").get(
             slug=lesson_slug, module__course__slug=course_slug, module__published=True

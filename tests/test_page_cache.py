@@ -195,3 +195,20 @@ def test_pages_and_sign_in_keep_working_while_the_cache_server_is_down(client, c
     response = client.get(LESSON_URL)
     assert response.status_code == 200
     assert "Sign out" in response.content.decode()
+
+
+def test_signed_in_readers_see_admin_edits_of_lessons_and_questions_at_once(signed_in_client, course):
+    """Lesson rows and quiz structures are kept per process (ProcessCopies) under the same generation."""
+    from quizzes.models import Question
+
+    quiz_url = LESSON_URL + "quiz/"
+    signed_in_client.get(LESSON_URL)
+    signed_in_client.get(quiz_url)
+    lesson = Lesson.objects.get(slug="the-problem-with-rnns")
+    lesson.body += "\n\nAn afterword the admin wrote for signed-in readers.\n"
+    lesson.save()
+    assert "An afterword the admin wrote" in signed_in_client.get(LESSON_URL).content.decode()
+    question = Question.objects.filter(quiz__module=lesson.module).order_by("order").first()
+    question.prompt = "Which reworded question does the admin want answered?"
+    question.save()
+    assert "Which reworded question does the admin want answered?" in signed_in_client.get(quiz_url).content.decode()
