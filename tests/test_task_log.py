@@ -146,7 +146,8 @@ def test_a_real_worker_writes_exactly_one_bare_json_line_per_task_to_stderr(cele
     from celery import Celery
 
     broker = celery_worker_process["broker_url"]
-    client = Celery(broker=broker, backend=broker)
+    # Not the current app: shared tasks resolve through the current app, and later tests publish with them.
+    client = Celery(broker=broker, backend=broker, set_as_current=False)
     result = client.send_task("config.ping", queue="celery")
     assert result.get(timeout=60) == "pong"
 

@@ -141,6 +141,9 @@ def production_redis(redis_server, settings, monkeypatch):
     settings.CACHES = production_caches(redis_server.url)
     assert "redis" in settings.CACHES["default"]["BACKEND"].lower()
     monkeypatch.setattr(selectors, "_broker_answers", {})  # nothing remembered about other brokers' health
+    # Shared tasks (run_experiment) publish through the current app: make sure it is the site's, whatever Celery
+    # app an earlier test created.
+    celery_app.set_current()
     conf = celery_app.conf
     saved = (conf.broker_url, conf.broker_transport_options, conf.result_backend)
     celery_app.close()  # drop pooled connections to the test settings' in-memory broker
