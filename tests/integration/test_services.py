@@ -68,7 +68,7 @@ def test_a_real_worker_on_redis_runs_a_task(redis_url, tmp_path):
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base", "CELERY_BROKER_URL": redis_url,
            "CELERY_RESULT_BACKEND": redis_url, "TA_VAR_DIR": str(tmp_path)}
     worker = start_worker(env, tmp_path / "worker.log")
-    client = Celery(broker=redis_url, backend=redis_url)
+    client = Celery(broker=redis_url, backend=redis_url, set_as_current=False)  # never the site app
     try:
         result = client.send_task("config.ping", queue="celery")
         assert result.get(timeout=60) == "pong", (tmp_path / "worker.log").read_text()
@@ -83,7 +83,7 @@ def test_a_real_worker_on_the_embedded_filesystem_broker_runs_a_task(tmp_path):
     env.pop("CELERY_RESULT_BACKEND", None)
     worker = start_worker(env, tmp_path / "worker.log")
     data = tmp_path / "celery"
-    client = Celery(broker="filesystem://", backend=f"file://{data / 'results'}")
+    client = Celery(broker="filesystem://", backend=f"file://{data / 'results'}", set_as_current=False)
     client.conf.broker_transport_options = {
         "data_folder_in": str(data / "queue"), "data_folder_out": str(data / "queue"),
         "control_folder": str(data / "control"), "processed_folder": str(data / "processed"),
