@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from experiments.bench.params import param
+from experiments.bench.params import cpu_threads_param, device_param, param
 
 MODEL_LABELS = {
     "rnn": "RNN (tanh)",
@@ -38,16 +38,9 @@ class GradientFlowConfig:
     )
     heads: int = param("int", 4, min=1, max=16, help="Transformer attention heads (must divide hidden).")
     transformer_layers: int = param("int", 2, min=1, max=6, help="Transformer encoder layers.")
-    threads: int = param(
-        "int",
-        1,
-        cuda=0,
-        min=0,
-        max=64,
-        help="CPU threads for this run (0: the worker's setting). Tiny ops: 1 is fastest on a shared CPU.",
-    )
+    threads: int = cpu_threads_param()
     seed: int = param("int", 0, min=0, max=2**31 - 1, help="Base random seed.")
-    device: str = param("choice", "auto", choices=["auto", "cpu", "cuda"], help="Where to run.")
+    device: str = device_param()
 
     def check(self) -> dict[str, str]:
         if self.hidden % self.heads:

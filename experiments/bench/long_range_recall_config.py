@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from experiments.bench.params import param
+from experiments.bench.params import cpu_threads_param, device_param, param
 
 MODEL_LABELS = {"rnn": "RNN (tanh)", "lstm": "LSTM", "transformer": "Transformer (causal)"}
 
@@ -30,16 +30,9 @@ class LongRangeRecallConfig:
         choices=["all", "rnn", "lstm", "transformer", "rnn_vs_transformer"],
         help="Which models to train.",
     )
-    threads: int = param(
-        "int",
-        1,
-        cuda=0,
-        min=0,
-        max=64,
-        help="CPU threads for this run (0: the worker's setting). Tiny ops: 1 is fastest on a shared CPU.",
-    )
+    threads: int = cpu_threads_param()
     seed: int = param("int", 0, min=0, max=2**31 - 1, help="Random seed (weights and data).")
-    device: str = param("choice", "auto", choices=["auto", "cpu", "cuda"], help="Where to run.")
+    device: str = device_param()
 
     def model_names(self) -> tuple[str, ...]:
         if self.models == "all":

@@ -87,6 +87,23 @@ def param(
     return field(default=default, metadata={"param": meta})
 
 
+
+def device_param() -> Any:
+    """Every experiment's ``device`` field: "auto" runs on the worker's GPU when it has one."""
+    return param("choice", "auto", choices=["auto", *DEVICE_CLASSES], help="Where to run.")
+
+
+def cpu_threads_param() -> Any:
+    """The ``threads`` field of experiments made of many tiny ops, where extra threads only add overhead."""
+    return param(
+        "int",
+        1,
+        cuda=0,
+        min=0,
+        max=64,
+        help="CPU threads for this run (0: the worker's setting). Tiny ops: 1 is fastest on a shared CPU.",
+    )
+
 def _check_device_class(device_class: str) -> None:
     if device_class not in DEVICE_CLASSES:
         raise ValueError(f"device_class must be one of {DEVICE_CLASSES}, got {device_class!r}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from experiments.bench.params import param
+from experiments.bench.params import device_param, param
 
 MAX_POSITIONS = 5000  # the seed's learned positional parameter is (1, 5000, hidden)
 
@@ -55,7 +55,7 @@ class SequenceLatencyConfig:
         help="n of the n x n x n fp32 matmul measured as the device's practical peak FLOP/s.",
     )
     seed: int = param("int", 0, min=0, max=2**31 - 1, help="Random seed for weights and inputs.")
-    device: str = param("choice", "auto", choices=["auto", "cpu", "cuda"], help="Where to run.")
+    device: str = device_param()
 
     def check(self) -> dict[str, str]:
         """Cross-field constraints that single-field bounds cannot express."""
