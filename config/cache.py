@@ -1,110 +1,175 @@
 """A Redis cache that treats an unreachable server as an empty cache instead of an error.
 
-Production keeps the page cache, cached sessions and the experiment poll fast path in the same Redis as the
-Celery broker. When that Redis is down the site must keep serving lessons, quizzes and certificates from
+Production keeps the page cache, cached sessions and the experiment poll records in Redis (the same server as
+the Celery broker). When that Redis is down the site must keep serving lessons, quizzes and certificates from
 PostgreSQL (issue #7), so every cache call here answers "miss" (reads) or does nothing (writes) on a connection
 error. After one failure the cache stays off for ``RETRY_AFTER_S`` seconds, so a dead or hung server costs one
 short socket timeout per process every few seconds, never one per request.
+
+A write that did not reach Redis must not let an older value come back when Redis does (a session deleted by
+a sign-out, a page-cache generation that was renewed): the keys of failed writes are remembered and deleted
+before this process uses the cache again.
 """
 from __future__ import annotations
 
-import functools
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Iterable
+from typing import Any
 
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_S = 5.0
+# Beyond this many keys to reconcile, the oldest are dropped (and logged): memory must stay bounded.
+MAX_UNSYNCED_KEYS = 100_000
 OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 
-T = TypeVar("T")
+
+class _Outage(Exception):
+    """Redis is unreachable (or was a moment ago): the caller falls back."""
 
 
-def _tolerant(fallback: Callable[..., Any]) -> Callable[[Callable[..., T]], Callable[..., T]]:
-    """Run the Redis call unless the cache is in a pause; on an outage error, start a pause and fall back."""
+class ResilientRedisCacheClient(RedisCacheClient):
+    """Django's Redis client (keys already made), degraded while Redis cannot be reached."""
 
-    def decorate(method: Callable[..., T]) -> Callable[..., T]:
-        @functools.wraps(method)
-        def wrapper(self: ResilientRedisCache, *args: Any, **kwargs: Any) -> T:
-            if self.paused():
-                return fallback(*args, **kwargs)
-            try:
-                return method(self, *args, **kwargs)
-            except OUTAGE_ERRORS as exc:
-                self.pause(exc)
-                return fallback(*args, **kwargs)
-
-        return wrapper
-
-    return decorate
-
-
-def _default(key: str, default: Any = None, version: int | None = None) -> Any:
-    return default
-
-
-def _nothing(*args: Any, **kwargs: Any) -> None:
-    return None
-
-
-def _false(*args: Any, **kwargs: Any) -> bool:
-    return False
-
-
-def _empty(*args: Any, **kwargs: Any) -> dict:
-    return {}
-
-
-def _all_failed(data: dict, *args: Any, **kwargs: Any) -> list:
-    return list(data)
-
-
-class ResilientRedisCache(RedisCache):
-    """django.core.cache's RedisCache, degraded to a no-op cache while Redis cannot be reached."""
-
-    def __init__(self, server: str, params: dict[str, Any]) -> None:
-        options = dict(params.get("OPTIONS") or {})
+    def __init__(self, servers: list[str], **options: Any) -> None:
         # Short socket timeouts: a hung Redis must not hold a request for redis-py's default of "forever".
         options.setdefault("socket_connect_timeout", 0.5)
         options.setdefault("socket_timeout", 0.5)
-        super().__init__(server, {**params, "OPTIONS": options})
+        super().__init__(servers, **options)
         self._paused_until = 0.0
+        self._unsynced: dict[str, None] = {}  # keys whose last write failed, oldest first
         self._lock = threading.Lock()
+
+    # --- the circuit --------------------------------------------------------------------------------------
 
     def paused(self) -> bool:
         return time.monotonic() < self._paused_until
 
-    def pause(self, exc: BaseException) -> None:
+    def _pause(self, exc: BaseException) -> None:
         with self._lock:
             first = not self.paused()
             self._paused_until = time.monotonic() + RETRY_AFTER_S
         if first:
             logger.warning("cache unavailable for %.0f s: %s: %s", RETRY_AFTER_S, type(exc).__name__, exc)
 
-    get = _tolerant(_default)(RedisCache.get)
-    get_many = _tolerant(_empty)(RedisCache.get_many)
-    set = _tolerant(_nothing)(RedisCache.set)
-    add = _tolerant(_false)(RedisCache.add)
-    touch = _tolerant(_false)(RedisCache.touch)
-    delete = _tolerant(_false)(RedisCache.delete)
-    delete_many = _tolerant(_nothing)(RedisCache.delete_many)
-    has_key = _tolerant(_false)(RedisCache.has_key)
-    set_many = _tolerant(_all_failed)(RedisCache.set_many)
-    clear = _tolerant(_false)(RedisCache.clear)
+    def _remember(self, keys: Iterable[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self._unsynced.pop(key, None)
+                self._unsynced[key] = None
+            while len(self._unsynced) > MAX_UNSYNCED_KEYS:
+                dropped = next(iter(self._unsynced))
+                del self._unsynced[dropped]
+                logger.warning("cache: too many keys to reconcile after an outage; %s may be stale", dropped)
 
-    def incr(self, key: str, delta: int = 1, version: int | None = None) -> int:
-        # No sensible fallback value exists for a counter: callers of incr handle ValueError (a missing key).
+    def _reconcile(self) -> None:
+        """Delete the keys whose writes failed, before anything else reads or writes them."""
+        with self._lock:
+            keys = list(self._unsynced)
+        if not keys:
+            return
+        super().delete_many(keys)  # raises if Redis is still away: the keys stay remembered
+        with self._lock:
+            for key in keys:
+                self._unsynced.pop(key, None)
+        logger.warning("cache reachable again: deleted %d key(s) written during the outage", len(keys))
+
+    def _call(self, method: str, *args: Any, written: Iterable[str] = ()) -> Any:
+        written = list(written)
         if self.paused():
-            raise ValueError(f"Key {key!r} not available: the cache is unreachable")
+            self._remember(written)
+            raise _Outage
         try:
-            return super().incr(key, delta, version)
+            self._reconcile()
+            return getattr(super(), method)(*args)
         except OUTAGE_ERRORS as exc:
-            self.pause(exc)
+            self._remember(written)
+            self._pause(exc)
+            raise _Outage from exc
+
+    # --- Django's client API ------------------------------------------------------------------------------
+
+    def get(self, key: str, default: Any) -> Any:
+        try:
+            return self._call("get", key, default)
+        except _Outage:
+            return default
+
+    def get_many(self, keys: list[str]) -> dict:
+        try:
+            return self._call("get_many", keys)
+        except _Outage:
+            return {}
+
+    def has_key(self, key: str) -> bool:
+        try:
+            return self._call("has_key", key)
+        except _Outage:
+            return False
+
+    def add(self, key: str, value: Any, timeout: int | None) -> bool:
+        try:
+            return self._call("add", key, value, timeout, written=[key])
+        except _Outage:
+            return False
+
+    def set(self, key: str, value: Any, timeout: int | None) -> None:
+        try:
+            self._call("set", key, value, timeout, written=[key])
+        except _Outage:
+            return None
+
+    def touch(self, key: str, timeout: int | None) -> bool:
+        try:
+            return self._call("touch", key, timeout, written=[key])
+        except _Outage:
+            return False
+
+    def delete(self, key: str) -> bool:
+        try:
+            return self._call("delete", key, written=[key])
+        except _Outage:
+            return False
+
+    def set_many(self, data: dict, timeout: int | None) -> list:
+        with contextlib.suppress(_Outage):
+            self._call("set_many", data, timeout, written=list(data))
+        return []  # Redis either took them all or will see them deleted after the outage
+
+    def delete_many(self, keys: list[str]) -> None:
+        try:
+            self._call("delete_many", keys, written=keys)
+        except _Outage:
+            return None
+
+    def incr(self, key: str, delta: int) -> int:
+        try:
+            return self._call("incr", key, delta, written=[key])
+        except _Outage as exc:
+            # No sensible fallback value exists for a counter; Django's callers expect ValueError for "missing".
             raise ValueError(f"Key {key!r} not available: the cache is unreachable") from exc
+
+    def clear(self) -> bool:
+        # FLUSHDB of the cache's database (tests and maintenance only: never point the cache at the broker's).
+        try:
+            return self._call("clear")
+        except _Outage:
+            return False
+
+
+class ResilientRedisCache(RedisCache):
+    """django.core.cache's RedisCache on :class:`ResilientRedisCacheClient`."""
+
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = ResilientRedisCacheClient
+
+    def paused(self) -> bool:
+        return self._cache.paused()
