@@ -71,6 +71,8 @@ class ResilientRedisCacheClient(RedisCacheClient):
 
     def _reconcile(self) -> None:
         """Delete the keys whose writes failed, before anything else reads or writes them."""
+        if not self._unsynced:  # the common case, without taking the lock
+            return
         with self._lock:
             keys = list(self._unsynced)
         if not keys:
