@@ -59,6 +59,7 @@ def test_web_runs_threaded_gunicorn_workers_from_one_config_file_in_the_image_co
     config: dict = {}
     exec((REPO / "config" / "gunicorn.conf.py").read_text(), config)  # noqa: S102 - our own file
     assert config["worker_class"] == "gthread" and config["threads"] >= 2
+    assert config["reuse_port"] is True  # one socket per process: new connections are spread evenly
     assert "-c config/gunicorn.conf.py" in COMPOSE["services"]["web"]["command"]
     assert '"-c", "config/gunicorn.conf.py"' in (REPO / "Dockerfile").read_text()
     assert "config/gunicorn.conf.py" in (REPO / "bench" / "common.py").read_text()
