@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
 NAMESPACES = ("content", "certificates")
@@ -50,6 +51,14 @@ def invalidate(namespace: str) -> None:
     if namespace not in NAMESPACES:
         raise ValueError(f"Unknown page cache namespace {namespace!r}; known: {', '.join(NAMESPACES)}")
     cache.set(_generation_key(namespace), secrets.token_hex(8), timeout=None)
+
+
+def invalidate_now_and_on_commit(namespace: str, *, using: str | None = None) -> None:
+    """For a change made in a transaction: a reader between the first renewal and the commit still saw the old
+    rows and may have stored them under the new generation, so the generation is renewed again on commit
+    (outside a transaction, at once)."""
+    invalidate(namespace)
+    transaction.on_commit(lambda: invalidate(namespace), using=using)
 
 
 def current_generation(namespace: str) -> str | None:
@@ -169,8 +178,8 @@ def invalidate_on_change(namespace: str, *models: type) -> None:
     """Any save or delete of these models (admin, loader, services) invalidates ``namespace``'s pages."""
     from django.db.models.signals import post_delete, post_save
 
-    def receiver(sender: type, **kwargs: object) -> None:
-        invalidate(namespace)
+    def receiver(sender: type, using: str | None = None, **kwargs: object) -> None:
+        invalidate_now_and_on_commit(namespace, using=using)
 
     for model in models:
         uid = f"page_cache.{namespace}.{model._meta.label}"

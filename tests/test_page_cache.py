@@ -212,3 +212,15 @@ def test_signed_in_readers_see_admin_edits_of_lessons_and_questions_at_once(sign
     question.prompt = "Which reworded question does the admin want answered?"
     question.save()
     assert "Which reworded question does the admin want answered?" in signed_in_client.get(quiz_url).content.decode()
+
+
+def test_a_change_renews_the_generation_again_when_it_commits(course, django_capture_on_commit_callbacks):
+    """A reader between the save and the commit still sees the old rows: what it stores must not stay current."""
+    from config import page_cache
+
+    lesson = Lesson.objects.get(slug="the-problem-with-rnns")
+    with django_capture_on_commit_callbacks(execute=True):
+        lesson.body += "\n\nEdited inside a transaction.\n"
+        lesson.save()
+        between_save_and_commit = page_cache.current_generation("content")
+    assert page_cache.current_generation("content") != between_save_and_commit
