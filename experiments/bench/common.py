@@ -410,3 +410,11 @@ class ProgressTracker:
 
     def done(self, message: str = "done") -> None:
         self(1.0, message)
+
+
+def begin_run(device_choice: str, progress: Progress | None) -> tuple[ProgressTracker, torch.device, dict[str, Any]]:
+    """What every experiment does first: its progress tracker, its device, and the environment, recorded before
+    the work so that the load average is the one the run started under."""
+    track = ProgressTracker(progress)
+    device = resolve_device(device_choice)
+    return track, device, environment(device)

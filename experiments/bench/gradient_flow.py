@@ -33,11 +33,9 @@ from torch import nn
 from experiments.bench.common import (
     CausalTransformer,
     Progress,
-    ProgressTracker,
+    begin_run,
     contention_note,
-    environment,
     load_average,
-    resolve_device,
     seed_everything,
     torch_threads,
 )
@@ -230,9 +228,7 @@ def run(config: GradientFlowConfig, progress: Progress | None = None) -> dict[st
 
 def _run(config: GradientFlowConfig, progress: Progress | None) -> dict[str, Any]:
     cfg = config
-    track = ProgressTracker(progress)
-    device = resolve_device(cfg.device)
-    env = environment(device)  # before the work, so the load average is the one we started under
+    track, device, env = begin_run(cfg.device, progress)
     names = MODEL_SETS[cfg.models]
     track(0.0, "starting")
     curves: dict[str, dict[str, Any]] = {}

@@ -32,11 +32,9 @@ from torch import nn
 from experiments.bench.common import (
     CausalTransformer,
     Progress,
-    ProgressTracker,
+    begin_run,
     contention_note,
-    environment,
     load_average,
-    resolve_device,
     seed_everything,
     torch_threads,
 )
@@ -150,9 +148,7 @@ def run(config: LongRangeRecallConfig, progress: Progress | None = None) -> dict
 
 def _run(config: LongRangeRecallConfig, progress: Progress | None) -> dict[str, Any]:
     cfg = config
-    track = ProgressTracker(progress)
-    device = resolve_device(cfg.device)
-    env = environment(device)  # before the work, so the load average is the one we started under
+    track, device, env = begin_run(cfg.device, progress)
     names = cfg.model_names()
     jobs = [(name, d) for name in names for d in cfg.distances]
     # Progress weighted by work: a step costs roughly the sequence length.

@@ -27,14 +27,12 @@ from torch import nn
 from experiments.bench.common import (
     PeakMemory,
     Progress,
-    ProgressTracker,
+    begin_run,
     contention_note,
-    environment,
     fit_power_law,
     gemm_peak_flops,
     load_average,
     measure,
-    resolve_device,
     seed_everything,
     sync_for,
 )
@@ -171,9 +169,7 @@ COLUMNS = [
 def run(config: SequenceLatencyConfig, progress: Progress | None = None) -> dict[str, Any]:
     """Measure both models at every (batch, length); return the JSON-able result dict."""
     cfg = config
-    track = ProgressTracker(progress)
-    device = resolve_device(cfg.device)
-    env = environment(device)  # before the work, so the load average is the one we started under
+    track, device, env = begin_run(cfg.device, progress)
     sync = sync_for(device)
     models = build_models(cfg, device)
     points = [(b, t) for b in cfg.batch_sizes for t in cfg.seq_lens]

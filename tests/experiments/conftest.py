@@ -21,6 +21,15 @@ TINY_LATENCY_PARAMS = {
 }
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Toy-sized ops gain nothing from threads, and on a busy 2-core box extra threads spin-wait."""
+    from experiments.bench.common import torch_threads  # imports torch: only for the modules that ask
+
+    with torch_threads(1):
+        yield
+
+
 @pytest.fixture
 def tiny_params() -> dict:
     return dict(TINY_LATENCY_PARAMS)

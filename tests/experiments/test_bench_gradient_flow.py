@@ -14,13 +14,7 @@ from experiments.bench.gradient_flow import SEED_GRAD_CLAIMS
 TINY = {"seq_len": 60, "hidden": 16, "samples": 4, "seeds": 2, "heads": 2, "transformer_layers": 1}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Toy-sized ops gain nothing from threads, and on a busy 2-core box extra threads spin-wait."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _ratios(name: str) -> np.ndarray:

@@ -13,13 +13,7 @@ from experiments.bench import registry
 TINY = {"distances": [2, 6], "steps": 15, "hidden": 16, "batch": 8}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Toy-sized ops gain nothing from threads, and on a busy 2-core box extra threads spin-wait."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_task_puts_the_value_first_and_the_query_last() -> None:

@@ -24,13 +24,7 @@ TINY = {
 }
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Toy-sized ops gain nothing from threads, and on a busy 2-core box extra threads spin-wait."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +109,6 @@ def test_analytic_flops() -> None:
 
 
 def test_models_match_the_seed_listing() -> None:
-    import torch
 
     rnn = sequence_latency.BenchmarkRNN(50, 32, num_layers=1)
     tf = sequence_latency.BenchmarkTransformer(50, 32, nhead=4, num_layers=2)
