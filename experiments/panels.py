@@ -8,7 +8,6 @@ right now), plus a progress bar the script updates while the run is queued or ru
 """
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -21,8 +20,6 @@ from django.utils.safestring import mark_safe
 
 from . import catalog, selectors
 from .models import ExperimentRun
-
-logger = logging.getLogger(__name__)
 
 PLACEHOLDER = re.compile(r'<div class="experiment-embed" data-experiment="([a-z0-9-]+)"></div>')
 
@@ -110,34 +107,34 @@ RESULT_FRAGMENT_SECONDS = 60
 
 
 def _result_html(
-    name: str, latest: selectors.RunVersion | None, *, info: catalog.ExperimentInfo, panel_id: str,
-    signed_in: bool, runs_available: bool,
+    latest: selectors.RunVersion | None, *, info: catalog.ExperimentInfo, panel_id: str, signed_in: bool,
+    runs_available: bool,
 ) -> str:
-    if latest is None:
+    run = None
+    if latest is not None:
+        key = f"experiments:panel-result:{latest.pk}:{latest.finished_at.timestamp():.6f}:{panel_id}"
+        html = cache.get(key)
+        if html is not None:
+            return mark_safe(html)
+        run = selectors.run_for_detail(latest.pk)  # None when it was deleted a moment ago
+    if run is None:
         context = {"run": None, "info": info, "signed_in": signed_in, "runs_available": runs_available}
         return render_to_string("experiments/_panel_result.html", context)
-    key = f"experiments:panel-result:{latest.pk}:{latest.finished_at.timestamp():.6f}:{panel_id}"
-    html = cache.get(key)
-    if html is None:
-        run = selectors.run_for_detail(latest.pk)
-        if run is None:  # deleted a moment ago
-            return _result_html(name, None, info=info, panel_id=panel_id, signed_in=signed_in,
-                                runs_available=runs_available)
-        result = run.result or {}
-        table = result.get("table") or {}
-        html = render_to_string(
-            "experiments/_panel_result.html",
-            {
-                "run": run,
-                "info": info,
-                "figure_id": f"{panel_id}-figure",
-                "table": table if table.get("columns") else None,
-                "notes": result.get("notes") or [],
-                "environment": _environment_summary(run),
-            },
-        )
-        cache.set(key, html, timeout=RESULT_FRAGMENT_SECONDS)
-    return mark_safe(html)
+    result = run.result or {}
+    table = result.get("table") or {}
+    html = render_to_string(
+        "experiments/_panel_result.html",
+        {
+            "run": run,
+            "info": info,
+            "figure_id": f"{panel_id}-figure",
+            "table": table if table.get("columns") else None,
+            "notes": result.get("notes") or [],
+            "environment": _environment_summary(run),
+        },
+    )
+    cache.set(key, html, timeout=RESULT_FRAGMENT_SECONDS)
+    return mark_safe(html)  # our own template's output, escaped when it was rendered
 
 
 @lru_cache(maxsize=64)
@@ -154,21 +151,15 @@ class _PageState:
     def __init__(self, request: HttpRequest) -> None:
         self.request = request
         self.seen: dict[str, int] = {}
-        self._device_class: str | None = None
-        self._runs_available: bool | None = None
 
-    @property
+    @cached_property
     def device_class(self) -> str:
-        if self._device_class is None:
-            self._device_class = selectors.expected_device_class()
-        return self._device_class
+        return selectors.expected_device_class()
 
-    @property
+    @cached_property
     def runs_available(self) -> bool:
         """Asked only for signed-in readers (only they get the Run button), once per page."""
-        if self._runs_available is None:
-            self._runs_available = selectors.runs_available()
-        return self._runs_available
+        return selectors.runs_available()
 
     @cached_property
     def active_runs(self) -> dict[str, ExperimentRun]:
@@ -200,7 +191,7 @@ def panel_context(name: str, *, state: _PageState) -> dict[str, Any]:
         "info": info,
         "run": latest,
         "result_html": _result_html(
-            name, latest, info=info, panel_id=panel_id, signed_in=signed_in, runs_available=runs_available
+            latest, info=info, panel_id=panel_id, signed_in=signed_in, runs_available=runs_available
         ),
         "signed_in": signed_in,
         "runs_available": runs_available,
@@ -215,15 +206,6 @@ def panel_context(name: str, *, state: _PageState) -> dict[str, Any]:
 def expand_experiment_panels(html: str, *, request: HttpRequest) -> str:
     if not PLACEHOLDER.search(html):
         return html
-    try:
-        catalog.experiment_names()
-    except ImportError:
-        # The bench needs torch; a server installed without it still shows its lessons.
-        logger.exception("live experiments are unavailable: the experiment registry cannot be imported")
-        return PLACEHOLDER.sub(
-            lambda m: render_to_string("experiments/panel.html", {"name": m.group(1), "unavailable": True}),
-            html,
-        )
     state = _PageState(request)
 
     def panel(match: re.Match) -> str:

@@ -50,14 +50,11 @@ def latest_successful_run_summary(experiment: str) -> ExperimentRun | None:
     )
 
 
-def active_run_of(user, *, experiment: str | None = None) -> ExperimentRun | None:
-    """The user's queued or running run (there is at most one), optionally only for ``experiment``."""
+def active_run_of(user) -> ExperimentRun | None:
+    """The user's queued or running run (there is at most one)."""
     if user is None or not user.is_authenticated:
         return None
-    runs = active_runs().filter(started_by=user)
-    if experiment is not None:
-        runs = runs.filter(experiment=experiment)
-    return runs.order_by("-created_at").first()
+    return active_runs().filter(started_by=user).order_by("-created_at").first()
 
 
 def active_runs_by_experiment(user) -> dict[str, ExperimentRun]:
