@@ -34,6 +34,11 @@ _MARK = "_anonymous_page_cache_namespace"
 _NOT_STORED = {"set-cookie", "x-request-id", "x-page-cache", "date"}
 
 
+def _check_namespace(namespace: str) -> None:
+    if namespace not in NAMESPACES:
+        raise ValueError(f"Unknown page cache namespace {namespace!r}; known: {', '.join(NAMESPACES)}")
+
+
 def _generation_key(namespace: str) -> str:
     return f"page-cache:generation:{namespace}"
 
@@ -48,8 +53,7 @@ def _seconds() -> int:
 
 def invalidate(namespace: str) -> None:
     """Every stored page of ``namespace`` becomes a miss (a new generation token)."""
-    if namespace not in NAMESPACES:
-        raise ValueError(f"Unknown page cache namespace {namespace!r}; known: {', '.join(NAMESPACES)}")
+    _check_namespace(namespace)
     cache.set(_generation_key(namespace), secrets.token_hex(8), timeout=None)
 
 
@@ -81,8 +85,7 @@ class ProcessCopies:
     Callers must treat the values as read-only, since every request of the process shares them."""
 
     def __init__(self, namespace: str) -> None:
-        if namespace not in NAMESPACES:
-            raise ValueError(f"Unknown page cache namespace {namespace!r}; known: {', '.join(NAMESPACES)}")
+        _check_namespace(namespace)
         self.namespace = namespace
         self._copies: dict[Hashable, tuple[str, Any]] = {}
 
@@ -100,8 +103,7 @@ class ProcessCopies:
 
 def cache_anonymous_page(namespace: str) -> Callable:
     """Mark a view's anonymous answers as the same for every anonymous reader (see the module docstring)."""
-    if namespace not in NAMESPACES:
-        raise ValueError(f"Unknown page cache namespace {namespace!r}; known: {', '.join(NAMESPACES)}")
+    _check_namespace(namespace)
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
