@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import math
 import os
 import platform
@@ -418,3 +419,14 @@ def begin_run(device_choice: str, progress: Progress | None) -> tuple[ProgressTr
     track = ProgressTracker(progress)
     device = resolve_device(device_choice)
     return track, device, environment(device)
+
+
+def in_config_threads(run: Callable[[Any, Progress | None], dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """Decorate an experiment's ``run`` so that it runs with its config's ``threads`` (see :func:`torch_threads`)."""
+
+    @functools.wraps(run)
+    def with_threads(config: Any, progress: Progress | None = None) -> dict[str, Any]:
+        with torch_threads(config.threads):
+            return run(config, progress)
+
+    return with_threads

@@ -35,9 +35,9 @@ from experiments.bench.common import (
     Progress,
     begin_run,
     contention_note,
+    in_config_threads,
     load_average,
     seed_everything,
-    torch_threads,
 )
 from experiments.bench.gradient_flow_config import MODEL_LABELS, MODEL_SETS, GradientFlowConfig
 from experiments.bench.params import config_to_dict
@@ -220,13 +220,9 @@ def run_seed_listing(cfg: GradientFlowConfig) -> dict[str, Any]:
 COLUMNS = ["model", "distance", "median_ratio", "q25_ratio", "q75_ratio", "zero_fraction"]
 
 
+@in_config_threads
 def run(config: GradientFlowConfig, progress: Progress | None = None) -> dict[str, Any]:
     """Measure every selected model, run the seed listing, return the JSON-able result."""
-    with torch_threads(config.threads):
-        return _run(config, progress)
-
-
-def _run(config: GradientFlowConfig, progress: Progress | None) -> dict[str, Any]:
     cfg = config
     track, device, env = begin_run(cfg.device, progress)
     names = MODEL_SETS[cfg.models]

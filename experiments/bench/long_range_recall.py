@@ -34,9 +34,9 @@ from experiments.bench.common import (
     Progress,
     begin_run,
     contention_note,
+    in_config_threads,
     load_average,
     seed_everything,
-    torch_threads,
 )
 from experiments.bench.long_range_recall_config import MODEL_LABELS, LongRangeRecallConfig
 from experiments.bench.params import config_to_dict
@@ -140,13 +140,9 @@ def train_and_test(
 COLUMNS = ["model", "distance", "test_accuracy", "chance", "final_train_loss", "steps_to_95pct_train_acc", "train_s"]
 
 
+@in_config_threads
 def run(config: LongRangeRecallConfig, progress: Progress | None = None) -> dict[str, Any]:
     """Train every selected model at every distance; return the JSON-able result."""
-    with torch_threads(config.threads):
-        return _run(config, progress)
-
-
-def _run(config: LongRangeRecallConfig, progress: Progress | None) -> dict[str, Any]:
     cfg = config
     track, device, env = begin_run(cfg.device, progress)
     names = cfg.model_names()
