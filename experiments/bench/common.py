@@ -430,3 +430,13 @@ def in_config_threads(run: Callable[[Any, Progress | None], dict[str, Any]]) -> 
             return run(config, progress)
 
     return with_threads
+
+
+def small_ops_run_notes(env: Mapping[str, Any]) -> list[str]:
+    """The notes an :func:`in_config_threads` experiment ends with: its thread count, and contention if any."""
+    notes = [
+        f"Ran with torch.get_num_threads() = {env['num_threads']} (parameter 'threads'; "
+        "tiny recurrent ops gain nothing from more threads)."
+    ]
+    note = contention_note(env)
+    return [*notes, note] if note else notes

@@ -34,10 +34,10 @@ from experiments.bench.common import (
     CausalTransformer,
     Progress,
     begin_run,
-    contention_note,
     in_config_threads,
     load_average,
     seed_everything,
+    small_ops_run_notes,
 )
 from experiments.bench.gradient_flow_config import MODEL_LABELS, MODEL_SETS, GradientFlowConfig
 from experiments.bench.params import config_to_dict
@@ -256,13 +256,7 @@ def run(config: GradientFlowConfig, progress: Progress | None = None) -> dict[st
         "seed_grad_claims": {str(k): v for k, v in SEED_GRAD_CLAIMS.items()},
         "notes": notes_for(cfg, curves),
     }
-    result["notes"].append(
-        f"Ran with torch.get_num_threads() = {result['environment']['num_threads']} (parameter 'threads'; "
-        "tiny recurrent ops gain nothing from more threads)."
-    )
-    note = contention_note(result["environment"])
-    if note:
-        result["notes"].append(note)
+    result["notes"].extend(small_ops_run_notes(result["environment"]))
     track.done("done")
     return result
 

@@ -33,10 +33,10 @@ from experiments.bench.common import (
     CausalTransformer,
     Progress,
     begin_run,
-    contention_note,
     in_config_threads,
     load_average,
     seed_everything,
+    small_ops_run_notes,
 )
 from experiments.bench.long_range_recall_config import MODEL_LABELS, LongRangeRecallConfig
 from experiments.bench.params import config_to_dict
@@ -198,13 +198,7 @@ def run(config: LongRangeRecallConfig, progress: Progress | None = None) -> dict
             "far more steps or tuning; the chart shows what the same budget buys each architecture.",
         ],
     }
-    result["notes"].append(
-        f"Ran with torch.get_num_threads() = {result['environment']['num_threads']} (parameter 'threads'; "
-        "tiny recurrent ops gain nothing from more threads)."
-    )
-    note = contention_note(result["environment"])
-    if note:
-        result["notes"].append(note)
+    result["notes"].extend(small_ops_run_notes(result["environment"]))
     track.done("done")
     return result
 
