@@ -23,7 +23,7 @@ def add_to_profile_url(certificate: Certificate) -> str:
         "issueYear": str(issued.year),
         "issueMonth": str(issued.month),
         "certUrl": certificate.verification_url,
-        "certId": certificate.credential_id,
+        "certId": certificate.human_id,  # the form printed on the PDF and page
     })
     # quote, not quote_plus: every value percent-encoded, spaces as %20, "/" and ":" too.
     return f"{ADD_TO_PROFILE}?{urlencode(params, quote_via=quote)}"

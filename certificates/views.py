@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModif
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_cache_control
 from django.utils.http import quote_etag
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_safe, require_POST
 
 from config.page_cache import cache_anonymous_page
 from lessons.models import Course
@@ -53,7 +53,7 @@ def _not_modified(request: HttpRequest, etag: str) -> bool:
     return quote_etag(etag) in request.headers.get("If-None-Match", "")
 
 
-@require_GET
+@require_safe
 def lookup(request: HttpRequest) -> HttpResponse:
     """Verify by id: the form an employer uses with the id printed on a PDF."""
     typed = request.GET.get("id", "").strip()
@@ -65,7 +65,7 @@ def lookup(request: HttpRequest) -> HttpResponse:
     return redirect("certificates:verify", credential_id=canonical)
 
 
-@require_GET
+@require_safe
 @cache_anonymous_page("certificates")
 def verify(request: HttpRequest, credential_id: str) -> HttpResponse:
     found = _certificate_or_response(request, credential_id, "verify")
@@ -86,7 +86,7 @@ def verify(request: HttpRequest, credential_id: str) -> HttpResponse:
     return render(request, "certificates/verify.html", context)
 
 
-@require_GET
+@require_safe
 def certificate_pdf(request: HttpRequest, credential_id: str) -> HttpResponse:
     found = _certificate_or_response(request, credential_id, "pdf")
     if isinstance(found, HttpResponse):
@@ -106,7 +106,7 @@ def certificate_pdf(request: HttpRequest, credential_id: str) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def credential_json(request: HttpRequest, credential_id: str) -> HttpResponse:
     found = _certificate_or_response(request, credential_id, "credential_json")
     if isinstance(found, HttpResponse):
@@ -115,7 +115,7 @@ def credential_json(request: HttpRequest, credential_id: str) -> HttpResponse:
     return _machine_readable(HttpResponse(body, content_type="application/ld+json; charset=utf-8"))
 
 
-@require_GET
+@require_safe
 def credential_jwt(request: HttpRequest, credential_id: str) -> HttpResponse:
     found = _certificate_or_response(request, credential_id, "credential_jwt")
     if isinstance(found, HttpResponse):
@@ -124,7 +124,7 @@ def credential_jwt(request: HttpRequest, credential_id: str) -> HttpResponse:
     return _machine_readable(HttpResponse(token, content_type=f"application/{signing.MEDIA_TYPE}"))
 
 
-@require_GET
+@require_safe
 def share_image(request: HttpRequest, credential_id: str) -> HttpResponse:
     found = _certificate_or_response(request, credential_id, "share_image")
     if isinstance(found, HttpResponse):
@@ -139,13 +139,13 @@ def share_image(request: HttpRequest, credential_id: str) -> HttpResponse:
     return _machine_readable(response, max_age=300)
 
 
-@require_GET
+@require_safe
 def revocations(request: HttpRequest) -> HttpResponse:
     body = json.dumps(openbadges.revocation_list(selectors.revoked_certificates()), ensure_ascii=False, indent=2)
     return _machine_readable(HttpResponse(body, content_type="application/json; charset=utf-8"))
 
 
-@require_GET
+@require_safe
 def jwks(request: HttpRequest) -> HttpResponse:
     """The issuer's public signing key(s), at the well-known location verifiers look for."""
     body = json.dumps(signing.public_jwks(), indent=2)

@@ -7,7 +7,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_safe, require_http_methods
 
 from lessons.models import Course
 
@@ -25,7 +25,7 @@ def _module_status(request: HttpRequest, page: selectors.QuizPage) -> selectors.
     return progress.status_for(page.module)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def quiz(request: HttpRequest, course_slug: str, lesson_slug: str) -> HttpResponse:
     if not request.user.is_authenticated:
         if request.method == "POST":
@@ -119,7 +119,7 @@ def _result_url(page: selectors.QuizPage, attempt: Attempt) -> str:
     )
 
 
-@require_GET
+@require_safe
 @login_required
 def quiz_result(request: HttpRequest, course_slug: str, lesson_slug: str, attempt_id: int) -> HttpResponse:
     page = selectors.quiz_page(course_slug=course_slug, lesson_slug=lesson_slug)
@@ -148,7 +148,7 @@ def quiz_result(request: HttpRequest, course_slug: str, lesson_slug: str, attemp
     )
 
 
-@require_GET
+@require_safe
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     courses = [

@@ -127,7 +127,7 @@ def test_learner_fails_then_passes_module_one_and_completes_the_course_to_a_cert
     assert add_params["startTask"] == "CERTIFICATION_NAME"
     assert add_params["name"] == "Transformers Architecture"
     assert add_params["certUrl"] == certificate.verification_url
-    assert add_params["certId"] == certificate.credential_id
+    assert add_params["certId"] == certificate.human_id
     assert add_params["issueYear"] == str(certificate.issued_at.year)
     share = urlsplit(public.get_by_role("link", name=re.compile(r"^Share on LinkedIn")).get_attribute("href"))
     assert (share.netloc, share.path) == ("www.linkedin.com", "/sharing/share-offsite/")

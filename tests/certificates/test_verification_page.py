@@ -64,7 +64,7 @@ def test_add_to_linkedin_profile_link_carries_every_field_url_encoded(certificat
         "issueYear": str(certificate.issued_at.year),
         "issueMonth": str(certificate.issued_at.month),
         "certUrl": f"{SITE}/certificates/{certificate.credential_id}/",
-        "certId": certificate.credential_id,
+        "certId": certificate.human_id,
     }
 
 

@@ -87,3 +87,14 @@ def test_admin_lists_modules_with_inlines(admin_client, course):
     module = Module.objects.filter(course=course).first()
     assert admin_client.get(reverse("admin:lessons_course_change", args=[course.pk])).status_code == 200
     assert admin_client.get(reverse("admin:lessons_module_change", args=[module.pk])).status_code == 200
+
+
+@pytest.mark.parametrize("path", [
+    "/", "/about/", "/courses/transformers-architecture/",
+    "/courses/transformers-architecture/the-problem-with-rnns/",
+    "/courses/transformers-architecture/the-problem-with-rnns/quiz/",
+])
+def test_public_pages_answer_head_requests_from_link_checkers(client, course, path):
+    response = client.head(path)
+    assert response.status_code == 200
+    assert response.content == b""
