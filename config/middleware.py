@@ -6,11 +6,13 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 request_log = logging.getLogger("academy.requests")
+logger = logging.getLogger(__name__)
 
 
 class SecurityHeadersMiddleware:
@@ -51,3 +53,32 @@ class RequestLogMiddleware:
                 "user_id": user.pk if user is not None and user.is_authenticated else None,
             }))
         return response
+
+
+class SiteUrlCheckMiddleware:
+    """Notices requests that arrive on a host other than ``SITE_URL``'s.
+
+    Every absolute link the site hands out (LinkedIn's certUrl, og:url and og:image, the canonical link, the
+    PDF's QR code and "Verify at" line) is built from ``SITE_URL``, so a mismatch means those links point to an
+    address readers may not reach, and a PDF keeps it for ever. Logged once per host and process; staff also
+    see a banner (``config.context_processors.site``).
+    """
+
+    MAX_HOSTS_REMEMBERED = 32  # any client can send any Host header: never grow without bound
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.expected_host = urlsplit(settings.SITE_URL).netloc
+        self.warned: set[str] = set()
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        host = request.META.get("HTTP_HOST", "")
+        if host and host != self.expected_host:
+            request.site_url_mismatch = host
+            if host not in self.warned and len(self.warned) < self.MAX_HOSTS_REMEMBERED:
+                self.warned.add(host)
+                logger.warning(
+                    "Request for host %r, but SITE_URL is %r: certificate links, QR codes and share previews "
+                    "point to SITE_URL. Set SITE_URL to the address readers use.", host, settings.SITE_URL,
+                )
+        return self.get_response(request)

@@ -21,8 +21,8 @@ from lessons.selectors import published_modules
 
 from .models import Attempt, Choice, ModuleProgress, Question, Quiz
 
-NOT_STARTED, READ, COMPLETED = "not-started", "read", "completed"
-STATE_LABELS = {NOT_STARTED: "Not started", READ: "Read", COMPLETED: "Completed"}
+NOT_STARTED, READ, NOT_PASSED, COMPLETED = "not-started", "read", "not-passed", "completed"
+STATE_LABELS = {NOT_STARTED: "Not started", READ: "Read", NOT_PASSED: "Quiz not passed yet", COMPLETED: "Completed"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class ModuleStatus:
     def state(self) -> str:
         if self.completed:
             return COMPLETED
+        if self.attempts:  # a failed quiz says more than "Read": the reader is not done with this module
+            return NOT_PASSED
         return READ if self.read else NOT_STARTED
 
     @property

@@ -5,6 +5,8 @@ PY=${PY:-.venv/bin/python}
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 mkdir -p .var/log
+# Absolute links (certificates, QR codes, share previews) must point where this server really answers.
+export SITE_URL=${SITE_URL:-http://$HOST:$PORT}
 
 # One worker consumes both the default queue and the experiments queue ("gpu"); concurrency 1 so two
 # benchmarks never share a device. On a CUDA machine it runs experiments on the GPU. -B embeds celery beat,

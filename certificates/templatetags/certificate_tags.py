@@ -30,3 +30,10 @@ def dashboard_certificate(context: template.Context) -> dict:
         "claim_form": HolderNameForm(auto_id=auto_id, required=needs_name),
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.simple_tag(takes_context=True)
+def course_certificate(context: template.Context, course):
+    """The signed-in reader's certificate for ``course``, or None (for pages outside the dashboard)."""
+    user = context["user"]
+    return certificate_for(user=user, course=course) if user.is_authenticated else None

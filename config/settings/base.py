@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "config.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.SecurityHeadersMiddleware",
+    "config.middleware.SiteUrlCheckMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before the session: a progress poll whose copy is current costs one cache read (304), and a cached
     # anonymous page is answered without a session, a user or a query.

@@ -30,6 +30,14 @@ def test_passing_the_last_quiz_issues_the_certificate_in_the_same_request(signed
     assert f'href="/certificates/{certificate.credential_id}/"' in dashboard
 
 
+def test_course_completed_page_links_straight_to_the_certificate(signed_in_client, user, seven_modules):
+    complete_modules(user, seven_modules, orders=range(1, 7))
+    html = take_quiz(signed_in_client, seven_modules.modules.get(order=7)).content.decode()
+    certificate = Certificate.objects.get()
+    assert "Course completed" in html
+    assert f'href="/certificates/{certificate.credential_id}/">View your certificate</a>' in html
+
+
 def test_certificate_records_name_course_issue_date_best_scores_and_credential_id(signed_in_client, user, seven_modules):
     complete_modules(user, seven_modules, orders=range(1, 7), best_score=4, best_total=5)
     take_quiz(signed_in_client, seven_modules.modules.get(order=7))

@@ -67,24 +67,34 @@ def test_course_page_lesson_page_and_dashboard_show_the_same_status(signed_in_cl
     take_quiz(signed_in_client, third, right=1)
 
     course_html = signed_in_client.get(COURSE_URL).content.decode()
-    assert _status_text(course_html) == ["Completed", "Read", "Not started", "Not started", "Not started",
+    assert _status_text(course_html) == ["Completed", "Read", "Quiz not passed yet", "Not started", "Not started",
                                          "Not started", "Not started"]
     assert "best score 5/5, 2 attempts" in course_html
     assert "best score 1/5, 1 attempt<" in course_html
     assert "1 of 7 modules done" in course_html
     assert '<progress class="course-progress__bar" value="1" max="7"' in course_html
 
-    for module, expected in ((first, "Completed"), (second, "Read"), (third, "Read")):
+    for module, expected in ((first, "Completed"), (second, "Read"), (third, "Quiz not passed yet")):
         lesson_html = signed_in_client.get(module.lesson.get_absolute_url()).content.decode()
         assert _status_text(lesson_html)[0] == expected
         assert "1 of 7 modules done" in lesson_html
 
     dashboard = signed_in_client.get("/dashboard/").content.decode()
-    assert _status_text(dashboard)[:7] == ["Completed", "Read", "Read", "Not started", "Not started", "Not started",
-                                       "Not started"]
+    assert _status_text(dashboard)[:7] == ["Completed", "Read", "Quiz not passed yet", "Not started", "Not started",
+                                       "Not started", "Not started"]
     rows = re.findall(r"<tr>(.*?)</tr>", dashboard, re.S)[1:]
     assert "5/5" in rows[0] and "<td>2</td>" in rows[0]
     assert "1/5" in rows[2] and "<td>1</td>" in rows[2]
+    assert "(best 1/5)" in rows[2]
+
+
+def test_a_failed_quiz_is_not_shown_as_merely_read(signed_in_client, course):
+    module = modules_of(course)[0]
+    signed_in_client.get(module.lesson.get_absolute_url())
+    take_quiz(signed_in_client, module, right=0)
+    dashboard = signed_in_client.get("/dashboard/").content.decode()
+    assert _status_text(dashboard)[0] == "Quiz not passed yet"
+    assert "(best 0/5)" in dashboard
 
 
 def test_the_lesson_page_ends_with_a_take_the_quiz_call_to_action(client, signed_in_client, course):
