@@ -1,14 +1,28 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_POST
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from experiments.panels import expand_experiment_panels
 
+from .admin_fields import ADMIN_CSS, LESSON_BODY_WIDGET, UnixNewlinesField, text_overrides
 from .models import Course, Lesson, Module
 from .selectors import LessonPage
 from .services import refresh_render_cache
+
+
+def _preview_response(request: HttpRequest, lesson: Lesson) -> HttpResponse:
+    """The lesson page exactly as students would see it, with the course's real module count."""
+    module = lesson.module
+    modules = list(Module.objects.filter(course=module.course).order_by("order"))
+    if module.pk is None or module not in modules:
+        modules = sorted([*modules, module], key=lambda m: m.order)
+    page = LessonPage(course=module.course, lesson=lesson, module=module, previous=None, next=None, modules=modules)
+    body_html = expand_experiment_panels(lesson.html, request=request)
+    return render(request, "lessons/lesson_detail.html", {"page": page, "body_html": body_html, "preview": True})
 
 
 class ModuleInline(admin.TabularInline):
@@ -20,6 +34,7 @@ class ModuleInline(admin.TabularInline):
 
 @admin.register(Course)
 class CourseAdmin(admin.ModelAdmin):
+    formfield_overrides = text_overrides()
     list_display = ("title", "slug", "issuer_name", "updated_at")
     prepopulated_fields = {"slug": ("title",)}
     inlines = [ModuleInline]
@@ -29,6 +44,12 @@ class LessonInline(admin.StackedInline):
     model = Lesson
     fields = ("slug", "body")
     extra = 0
+    formfield_overrides = text_overrides()
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "body":
+            kwargs.update(form_class=UnixNewlinesField, widget=LESSON_BODY_WIDGET)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 @admin.register(Module)
@@ -40,6 +61,9 @@ class ModuleAdmin(admin.ModelAdmin):
     ordering = ("course", "order")
     search_fields = ("title", "summary")
     inlines = [LessonInline]
+
+    class Media:
+        css = ADMIN_CSS
 
     @admin.display(description="Preview")
     def preview_link(self, module: Module) -> str:
@@ -55,24 +79,40 @@ class LessonAdmin(admin.ModelAdmin):
     search_fields = ("slug", "module__title", "body")
     readonly_fields = ("reading_minutes", "word_count", "loaded_at", "updated_at")
     fields = ("module", "slug", "body", "reading_minutes", "word_count", "loaded_at", "updated_at")
+    # Adds "Preview unsaved text": the form's text posted to preview_unsaved_view, rendered, never saved.
+    change_form_template = "admin/lessons/lesson/change_form.html"
+
+    class Media:
+        css = ADMIN_CSS
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "body":
+            kwargs.update(form_class=UnixNewlinesField, widget=LESSON_BODY_WIDGET)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_urls(self):
         custom = [
+            path("<int:pk>/preview/", self.admin_site.admin_view(self.preview_view), name="lessons_lesson_preview"),
             path(
-                "<int:pk>/preview/",
-                self.admin_site.admin_view(self.preview_view),
-                name="lessons_lesson_preview",
-            )
+                "preview/unsaved/",
+                self.admin_site.admin_view(require_POST(self.preview_unsaved_view)),
+                name="lessons_lesson_preview_unsaved",
+            ),
         ]
         return custom + super().get_urls()
 
     def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        """Shows the lesson exactly as students see it, including unpublished modules and unsaved renders."""
+        """The saved lesson exactly as students see it, including unpublished modules."""
         lesson = get_object_or_404(Lesson.objects.select_related("module__course"), pk=pk)
         refresh_render_cache(lesson)
-        page = LessonPage(
-            course=lesson.module.course, lesson=lesson, module=lesson.module, previous=None, next=None,
-            modules=[lesson.module],
-        )
-        body_html = expand_experiment_panels(lesson.html, request=request)
-        return render(request, "lessons/lesson_detail.html", {"page": page, "body_html": body_html, "preview": True})
+        return _preview_response(request, lesson)
+
+    def preview_unsaved_view(self, request: HttpRequest) -> HttpResponse:
+        """The text in the edit form, rendered as students would see it once saved; nothing is written."""
+        if not self.has_change_permission(request) and not self.has_add_permission(request):
+            raise PermissionDenied
+        module = get_object_or_404(Module.objects.select_related("course"), pk=request.POST.get("module") or 0)
+        body = UnixNewlinesField(required=False).clean(request.POST.get("body", ""))
+        lesson = Lesson(module=module, slug=request.POST.get("slug") or "preview", body=body)
+        refresh_render_cache(lesson)
+        return _preview_response(request, lesson)

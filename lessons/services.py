@@ -235,21 +235,49 @@ def load_course(*, directory: Path, force: bool = False) -> LoadReport:
 
 
 def export_course(*, course: Course, directory: Path) -> list[Path]:
-    """Write the database's course back to Markdown files in the loader's format."""
+    """Write the database's course back to Markdown files in the loader's format; returns the files changed.
+
+    A file whose content the database matches is left byte for byte as it is (its hand-written YAML keeps its
+    wrapping), and a module whose front matter is unchanged gets only its body replaced, so an admin edit
+    changes only the lines that were edited.
+    """
     directory.mkdir(parents=True, exist_ok=True)
+    written = []
     course_meta = {
         "slug": course.slug, "title": course.title, "tagline": course.tagline,
         "description": course.description, "issuer_name": course.issuer_name,
     }
-    (directory / "course.yaml").write_text(
-        yaml.safe_dump(course_meta, sort_keys=False, allow_unicode=True, width=110), encoding="utf-8"
-    )
-    written = []
+    course_file = directory / "course.yaml"
+    on_disk = yaml.safe_load(course_file.read_text(encoding="utf-8")) if course_file.exists() else None
+    if not isinstance(on_disk, dict) or any(on_disk.get(k) != v for k, v in course_meta.items()):
+        course_file.write_text(yaml.safe_dump(course_meta, sort_keys=False, allow_unicode=True, width=110),
+                               encoding="utf-8")
+        written.append(course_file)
     modules = Module.objects.filter(course=course).select_related("lesson").order_by("order")
     for module in modules:
         source = module_source_from_db(module)
         matches = list(directory.glob(f"*-{source.slug}.md"))
         path = matches[0] if matches else directory / f"{module.order:02d}-{source.slug}.md"
-        path.write_text(format_module_file(source), encoding="utf-8")
-        written.append(path)
+        text = _module_file_text(source, path if path.exists() else None)
+        if text is not None:
+            path.write_text(text, encoding="utf-8", newline="\n")
+            written.append(path)
     return written
+
+
+def _module_file_text(source: ModuleSource, existing_path: Path | None) -> str | None:
+    """The new text of a module file, or None when the file already says what the database says."""
+    if existing_path is None:
+        return format_module_file(source)
+    text = existing_path.read_text(encoding="utf-8")
+    existing = parse_module_file(existing_path)
+    if existing.content_hash() == source.content_hash():
+        return None
+    same_front_matter = all(
+        getattr(existing, name) == getattr(source, name)
+        for name in ("slug", "order", "title", "summary", "difficulty", "quiz")
+    )
+    if not same_front_matter:
+        return format_module_file(source)
+    head = text[: len(text) - len(existing.body)]  # front matter and the blank lines after it, verbatim
+    return f"{head}{source.body.strip()}\n"
