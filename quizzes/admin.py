@@ -9,10 +9,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+
+from lessons.admin_fields import ADMIN_CSS, text_overrides
 
 from .models import QUESTIONS_PER_QUIZ, Answer, Attempt, Choice, ModuleProgress, Question, Quiz
 
@@ -45,6 +48,8 @@ class ChoiceInline(admin.TabularInline):
     formset = ChoiceInlineFormSet
     fields = ("order", "text", "is_correct")
     ordering = ("order", "id")
+    # A choice is a sentence: the default 20-character box was ~230 px wide.
+    formfield_overrides = {models.CharField: {"widget": forms.TextInput(attrs={"class": "academy-wide-input"})}}
 
     def get_extra(self, request: HttpRequest, obj: Question | None = None, **kwargs) -> int:
         return 4 if obj is None else 0
@@ -69,6 +74,10 @@ class QuestionAdminForm(forms.ModelForm):
 @admin.register(Question)
 class QuestionAdmin(admin.ModelAdmin):
     form = QuestionAdminForm
+    formfield_overrides = text_overrides(rows=4)
+
+    class Media:
+        css = ADMIN_CSS
     list_display = ("prompt_short", "quiz", "order", "choice_count")
     list_display_links = ("prompt_short",)
     list_filter = ("quiz",)
@@ -132,6 +141,7 @@ class QuestionInlineFormSet(forms.BaseInlineFormSet):
 
 class QuestionInline(admin.StackedInline):
     model = Question
+    formfield_overrides = text_overrides(rows=4)
     formset = QuestionInlineFormSet
     fields = ("order", "prompt", "explanation", "section", "choices_summary")
     readonly_fields = ("choices_summary",)
@@ -156,6 +166,9 @@ class QuestionInline(admin.StackedInline):
 
 @admin.register(Quiz)
 class QuizAdmin(admin.ModelAdmin):
+    class Media:
+        css = ADMIN_CSS
+
     list_display = ("__str__", "course", "published", "pass_mark", "cooloff_minutes", "question_count")
     list_filter = ("published", "module__course")
     list_select_related = ("module__course",)

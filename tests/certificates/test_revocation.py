@@ -6,6 +6,7 @@ from html.parser import HTMLParser
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from PIL import Image
 
 from certificates.models import Certificate, CertificateEvent
@@ -118,3 +119,23 @@ def test_share_image_is_a_1200_by_627_png(certificate):
     assert (image.format, image.size) == ("PNG", (1200, 627))
     assert Client().get(f"/certificates/{certificate.credential_id}.png",
                         HTTP_IF_NONE_MATCH=response["ETag"]).status_code == 304
+
+
+def test_admin_offers_no_delete_for_a_certificate_revoke_is_the_path(admin_client, certificate):
+    change_url = reverse("admin:certificates_certificate_change", args=[certificate.pk])
+    html = admin_client.get(change_url).content.decode()
+    assert "deletelink" not in html
+    assert admin_client.post(change_url + "delete/", {"post": "yes"}).status_code == 403
+    assert Certificate.objects.filter(pk=certificate.pk).exists()
+
+
+def test_admin_shows_module_results_as_a_table_and_a_short_history_hash(admin_client, certificate):
+    html = admin_client.get(reverse("admin:certificates_certificate_change", args=[certificate.pk])).content.decode()
+    assert "<th>Best score</th>" in html
+    assert '"score":' not in html and "&quot;score&quot;" not in html
+    assert f'title="{certificate.pdf_sha256}">{certificate.pdf_sha256[:12]}…' in html
+
+
+def test_certificate_list_shows_the_status_right_after_the_id(admin_client, certificate):
+    html = admin_client.get(reverse("admin:certificates_certificate_changelist")).content.decode()
+    assert html.index("column-human_id") < html.index("column-status") < html.index("column-holder_name")

@@ -190,3 +190,28 @@ def test_every_quiz_admin_page_renders(admin_client, signed_in_client, quiz):
         ("quizzes_moduleprogress_changelist", []), ("quizzes_attempt_changelist", []),
     ]:
         assert admin_client.get(reverse(f"admin:{name}", args=args)).status_code == 200, name
+
+
+def test_question_text_saved_from_the_admin_keeps_unix_line_endings(admin_client, course):
+    from quizzes.models import Question
+
+    question = Question.objects.select_related("quiz").first()
+    url = f"/admin/quizzes/question/{question.pk}/change/"
+    page = admin_client.get(url).content.decode()
+    assert "academy-wide-input" in page and "academy-wide-text" in page
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    from accounts.models import User
+
+    request = RequestFactory().get(url)
+    request.user = User.objects.get(is_superuser=True)
+    form_class = admin.site._registry[Question].get_form(request, question)
+    form = form_class(
+        data={"quiz": question.quiz_id, "order": question.order, "prompt": "Line one\r\nline two",
+              "explanation": "Because\r\nof this", "section": question.section},
+        instance=question,
+    )
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["prompt"] == "Line one\nline two"
+    assert form.cleaned_data["explanation"] == "Because\nof this"
