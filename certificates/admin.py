@@ -66,8 +66,8 @@ class CertificateAdmin(admin.ModelAdmin):
     search_fields = ("credential_id", "holder_name", "user__username", "user__email")
     readonly_fields = (
         "public_page", "credential_id", "user", "course", "holder_name", "course_title", "issuer_name",
-        "module_results_table", "issued_at", "reissued_at", "revision", "pdf", "pdf_sha256", "share_image", "revoked_at",
-        "revocation_reason",
+        "module_results_table", "issued_at", "reissued_at", "revision", "pdf", "pdf_sha256", "share_image",
+        "revoked_at", "revocation_reason",
     )
     fieldsets = (
         (None, {"fields": ("public_page", "credential_id", "user", "course", "holder_name")}),
