@@ -19,6 +19,11 @@ urlpatterns = [
     path("about/", TemplateView.as_view(template_name="about.html"), name="about"),
     path("courses/<slug:course_slug>/", lesson_views.course_detail, name="course_detail"),
     path("courses/<slug:course_slug>/<slug:lesson_slug>/", lesson_views.lesson_detail, name="lesson_detail"),
+    path(
+        "courses/<slug:course_slug>/<slug:lesson_slug>/notebook.ipynb",
+        lesson_views.lesson_notebook,
+        name="lesson_notebook",
+    ),
 ]
 
 handler404 = "config.errors.page_not_found"

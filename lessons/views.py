@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -7,6 +8,8 @@ from quizzes.selectors import course_progress
 from quizzes.services import record_lesson_read
 
 from . import selectors
+from .notebooks import lesson_notebook as lesson_notebook_for
+from .notebooks import notebook_json
 from .services import ensure_rendered
 
 
@@ -43,3 +46,18 @@ def lesson_detail(request: HttpRequest, course_slug: str, lesson_slug: str) -> H
     return render(
         request, "lessons/lesson_detail.html", {"page": page, "body_html": body_html, "progress": progress}
     )
+
+
+@cache_anonymous_page("content")
+def lesson_notebook(request: HttpRequest, course_slug: str, lesson_slug: str) -> HttpResponse:
+    """The lesson as a Jupyter notebook (text, code cells and the outputs the lesson shows)."""
+    page = selectors.lesson_page(course_slug=course_slug, lesson_slug=lesson_slug)
+    notebook = lesson_notebook_for(
+        title=f"Module {page.module.order}: {page.module.title}",
+        body=page.lesson.body,
+        lesson_url=settings.SITE_URL + page.lesson.get_absolute_url(),
+        course_title=page.course.title,
+    )
+    response = HttpResponse(notebook_json(notebook), content_type="application/x-ipynb+json")
+    response["Content-Disposition"] = f'attachment; filename="{page.module.order:02d}-{page.lesson.slug}.ipynb"'
+    return response
