@@ -4,6 +4,7 @@ from django.views.generic import TemplateView
 
 from certificates import views as certificate_views
 from lessons import views as lesson_views
+from search.views import search_page
 
 from .health import healthz
 
@@ -16,6 +17,7 @@ urlpatterns = [
     path("certificates/", include("certificates.urls")),
     path(".well-known/jwks.json", certificate_views.jwks, name="jwks"),
     path("", include("quizzes.urls")),
+    path("search/", search_page, name="search"),
     path("about/", TemplateView.as_view(template_name="about.html"), name="about"),
     path("courses/<slug:course_slug>/", lesson_views.course_detail, name="course_detail"),
     path("courses/<slug:course_slug>/<slug:lesson_slug>/", lesson_views.lesson_detail, name="lesson_detail"),

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "quizzes",
     "certificates",
     "experiments",
+    "search",
     "axes",
 ]
 
