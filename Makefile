@@ -9,6 +9,8 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f
 COURSE := content/transformers-architecture
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# manage.py, wsgi.py and the Celery app default to production settings; the development commands say so here.
+DEV    := DJANGO_SETTINGS_MODULE=config.settings.dev
 # System packages the suite and the certificates need: zbar (QR decoding in tests), poppler (PDF -> PNG),
 # fonts that cover Latin/Greek/Cyrillic/Arabic and CJK names, Chromium and an emoji font (the lessons' callout
 # icons) for the browser tests, wrk (the load generator of `make bench`).
@@ -42,14 +44,14 @@ system-deps:
 	fi
 
 setup: install
-	@$(PY) manage.py migrate --no-input -v 0
-	@$(PY) manage.py load_course $(COURSE)
+	@$(DEV) $(PY) manage.py migrate --no-input -v 0
+	@$(DEV) $(PY) manage.py load_course $(COURSE)
 
 run: setup
-	@HOST=$(HOST) PORT=$(PORT) PY=$(PY) scripts/dev.sh
+	@$(DEV) HOST=$(HOST) PORT=$(PORT) PY=$(PY) scripts/dev.sh
 
 superuser: setup
-	$(PY) manage.py createsuperuser
+	$(DEV) $(PY) manage.py createsuperuser
 
 test: setup
 	@if [ -z "$$TEST_DATABASE_URL" ] && { [ "$$CI" = "true" ] || $(PY) scripts/service_up.py postgres; }; then \

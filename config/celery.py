@@ -5,7 +5,8 @@ from celery import Celery
 
 from . import task_log
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+# Production unless told otherwise: `make run` and `make test` name their settings explicitly.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.prod")
 
 app = Celery("transformers_academy")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -6,6 +6,7 @@ HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 mkdir -p .var/log
 # Absolute links (certificates, QR codes, share previews) must point where this server really answers.
+export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-config.settings.dev}
 export SITE_URL=${SITE_URL:-http://$HOST:$PORT}
 
 # One worker consumes both the default queue and the experiments queue ("gpu"); concurrency 1 so two

@@ -93,3 +93,35 @@ def test_production_settings_pass_the_deploy_checklist():
     env = {**os.environ, **PROD_ENV, "DJANGO_SETTINGS_MODULE": "config.settings.prod"}
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_the_example_secret_key():
+    example_key = re.search(r"^SECRET_KEY=(.+)$", (REPO / ".env.example").read_text(), re.M).group(1)
+    env = {**os.environ, **PROD_ENV, "SECRET_KEY": example_key, "DJANGO_SETTINGS_MODULE": "config.settings.prod"}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY is the placeholder" in result.stderr
+
+
+def test_entry_points_default_to_production_settings_outside_make():
+    env = {k: v for k, v in os.environ.items() if k not in PROD_ENV and k != "DJANGO_SETTINGS_MODULE"}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "Production settings need these environment variables" in result.stderr
+    for entry_point in ("config/wsgi.py", "config/asgi.py", "config/celery.py", "manage.py"):
+        source = (REPO / entry_point).read_text()
+        assert 'setdefault("DJANGO_SETTINGS_MODULE", "config.settings.prod")' in source, entry_point
+    assert "DJANGO_SETTINGS_MODULE=config.settings.dev" in (REPO / "Makefile").read_text()
+
+
+def test_passwords_need_at_least_twelve_characters(db):
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    try:
+        validate_password("Zq8#mVt2!pL")  # 11 characters, otherwise strong
+    except ValidationError as error:
+        assert "at least 12 characters" in " ".join(error.messages)
+    else:
+        raise AssertionError("an 11-character password was accepted")
+    validate_password("Zq8#mVt2!pLw")

@@ -7,6 +7,13 @@ REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL", 
 _missing = [name for name in REQUIRED if not os.environ.get(name)]
 if _missing:
     raise ImproperlyConfigured(f"Production settings need these environment variables: {', '.join(_missing)}")
+PLACEHOLDER_SECRET_KEYS = ("change-me-to-a-long-random-string", "dev-only-insecure-key-change-me")
+if os.environ["SECRET_KEY"] in PLACEHOLDER_SECRET_KEYS or os.environ["SECRET_KEY"].startswith("django-insecure"):
+    # Sessions, CSRF tokens and password-reset links are signed with it: a published example key forges them all.
+    raise ImproperlyConfigured(
+        "SECRET_KEY is the placeholder from .env.example or another insecure value: set a long random string, e.g. "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 if not (os.environ.get("CERTIFICATE_SIGNING_KEY") or os.environ.get("CERTIFICATE_SIGNING_KEY_PATH")):
     # A key generated into a container's throwaway folder would change on redeploy and void every signature.
     raise ImproperlyConfigured(
