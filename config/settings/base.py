@@ -32,6 +32,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # Public base URL used for absolute links (certificates, og: tags); never the request's Host header.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# /healthz's detailed report (errors, worker names) for monitors that send "Authorization: Bearer <token>".
+HEALTHZ_TOKEN = os.environ.get("HEALTHZ_TOKEN", "")
 SITE_NAME = os.environ.get("SITE_NAME", "Transformers Academy")
 
 INSTALLED_APPS = [
