@@ -107,3 +107,18 @@ class CertificateEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class SigningKeyRecord(models.Model):
+    """The public half of every key that has signed a credential. Kept after the key is rotated out, so a
+    credential signed earlier still verifies against the published key set."""
+
+    thumbprint = models.CharField(max_length=64, unique=True, help_text="RFC 7638 thumbprint of the public key.")
+    public_jwk = models.JSONField()
+    first_used_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-first_used_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.thumbprint} (since {self.first_used_at:%Y-%m-%d})"

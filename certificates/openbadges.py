@@ -6,6 +6,7 @@ Served as JSON and, signed, as a compact JWS (``.jwt``). Built on each request f
 """
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -18,6 +19,12 @@ VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 OB_SCHEMA = "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json"
 REVOCATION_LIST_TYPE = "1EdTechRevocationList"
+# Names each certificate's subject with a stable urn:uuid (the JWT's ``sub``) without exposing the holder's email.
+SUBJECT_NAMESPACE = uuid.UUID("3f4e1c8a-7b2d-5e90-a1c6-9d8f7e6b5a41")
+
+
+def subject_id(certificate: Certificate) -> str:
+    return f"urn:uuid:{uuid.uuid5(SUBJECT_NAMESPACE, certificate.credential_id)}"
 
 
 def _timestamp(moment: datetime) -> str:
@@ -85,6 +92,7 @@ def build_credential(certificate: Certificate) -> dict:
         "validFrom": _timestamp(certificate.reissued_at or certificate.issued_at),
         "awardedDate": _timestamp(certificate.issued_at),
         "credentialSubject": {
+            "id": subject_id(certificate),
             "type": ["AchievementSubject"],
             "identifier": [{
                 "type": "IdentityObject",

@@ -1,4 +1,10 @@
-"""The issuer's Ed25519 signing key, and the compact JWS (VC-JOSE) that wraps an Open Badges credential.
+"""The issuer's Ed25519 signing key, and the credential as a JWT in Open Badges 3.0's JWT proof format.
+
+The JWT's header has only ``alg``, ``kid`` and ``typ`` (OB 3.0 allows no others); ``kid`` is a URL that
+answers with the public JWK. Its payload carries the registered claims OB 3.0 asks a verifier to check
+(``iss`` = issuer id, ``jti`` = credential id, ``nbf`` = validFrom, ``sub`` = credentialSubject id) and the
+credential itself as ``vc``. Every key that ever signed is recorded (``SigningKeyRecord``) and stays in the
+published key set after a rotation, so earlier credentials keep verifying.
 
 The key comes from ``settings.CERTIFICATE_SIGNING_KEY`` (a private JWK as JSON) or, when that is empty, from the
 file at ``settings.CERTIFICATE_SIGNING_KEY_PATH``, which is generated on first use (default: the git-ignored
@@ -11,17 +17,19 @@ import json
 import os
 import threading
 import warnings
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse
 from joserfc import jws
 from joserfc.jwk import OKPKey
 
 # "EdDSA" is the algorithm name every JOSE library understands for Ed25519. RFC 9864 prefers the newer,
 # fully-specified "Ed25519"; joserfc warns about the old name, but the signature bytes are identical.
 ALGORITHM = "EdDSA"
-MEDIA_TYPE = "vc+jwt"
+MEDIA_TYPE = "jwt"
 _lock = threading.Lock()
 _cache: dict[tuple[str, str], OKPKey] = {}
 
@@ -68,20 +76,66 @@ def signing_key() -> OKPKey:
 
 
 def key_id() -> str:
-    """The RFC 7638 thumbprint of the public key: stable, and names the key in the JWKS and the JWS header."""
+    """The RFC 7638 thumbprint of the current public key: stable, and names the key's URL."""
     return signing_key().thumbprint()
 
 
+def key_url(thumbprint: str) -> str:
+    """The JWS ``kid``: a URL that answers with this public key (OB 3.0 wants a dereferenceable URI)."""
+    return settings.SITE_URL + reverse("jwk", kwargs={"thumbprint": thumbprint})
+
+
+_recorded: set[str] = set()
+
+
+def _record_current_key() -> None:
+    """Remember the current key's public half once per process (a rotation adds a row, never removes one)."""
+    from .models import SigningKeyRecord
+
+    thumbprint = key_id()
+    if thumbprint not in _recorded:
+        SigningKeyRecord.objects.get_or_create(
+            thumbprint=thumbprint, defaults={"public_jwk": signing_key().as_dict(private=False)}
+        )
+        _recorded.add(thumbprint)
+
+
+def _published(thumbprint: str, public: dict) -> dict:
+    return {**public, "kid": key_url(thumbprint), "use": "sig", "alg": ALGORITHM}
+
+
 def public_jwks() -> dict:
-    public = signing_key().as_dict(private=False)
-    return {"keys": [{**public, "kid": key_id(), "use": "sig", "alg": ALGORITHM}]}
+    """The current key first, then every earlier one that signed credentials."""
+    from .models import SigningKeyRecord
+
+    _record_current_key()
+    current = key_id()
+    keys = [_published(current, signing_key().as_dict(private=False))]
+    keys += [_published(r.thumbprint, r.public_jwk) for r in SigningKeyRecord.objects.exclude(thumbprint=current)]
+    return {"keys": keys}
+
+
+def public_jwk(thumbprint: str) -> dict | None:
+    """One published key by its thumbprint, or None."""
+    return next((k for k in public_jwks()["keys"] if k["kid"] == key_url(thumbprint)), None)
+
+
+def _numeric_date(timestamp: str) -> int:
+    return int(datetime.fromisoformat(timestamp).timestamp())
 
 
 def sign_credential(credential: dict) -> str:
-    """A compact JWS whose payload is the credential itself (VC-JOSE-COSE, ``typ: vc+jwt``)."""
-    header = {"alg": ALGORITHM, "kid": key_id(), "typ": MEDIA_TYPE, "cty": "vc"}
-    payload = json.dumps(credential, ensure_ascii=False, separators=(",", ":")).encode()
+    """The credential as an OB 3.0 JWT: registered claims for the verifier's checks, the credential as ``vc``."""
+    _record_current_key()
+    header = {"alg": ALGORITHM, "kid": key_url(key_id()), "typ": "JWT"}
+    claims = {
+        "iss": credential["issuer"]["id"],
+        "jti": credential["id"],
+        "sub": credential["credentialSubject"]["id"],
+        "nbf": _numeric_date(credential["validFrom"]),
+        "vc": credential,
+    }
+    payload = json.dumps(claims, ensure_ascii=False, separators=(",", ":")).encode()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="EdDSA is deprecated")
         return jws.serialize_compact(header, payload, signing_key(), algorithms=[ALGORITHM])
-

@@ -146,6 +146,16 @@ def revocations(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+def jwk(request: HttpRequest, thumbprint: str) -> HttpResponse:
+    """One public key, where a credential's ``kid`` points."""
+    key = signing.public_jwk(thumbprint)
+    if key is None:
+        raise Http404("No such key")
+    return _machine_readable(HttpResponse(json.dumps(key, indent=2), content_type="application/jwk+json"),
+                             max_age=3600)
+
+
+@require_safe
 def jwks(request: HttpRequest) -> HttpResponse:
     """The issuer's public signing key(s), at the well-known location verifiers look for."""
     body = json.dumps(signing.public_jwks(), indent=2)

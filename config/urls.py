@@ -16,6 +16,7 @@ urlpatterns = [
     path("experiments/", include("experiments.urls")),
     path("certificates/", include("certificates.urls")),
     path(".well-known/jwks.json", certificate_views.jwks, name="jwks"),
+    path(".well-known/jwks/<slug:thumbprint>.json", certificate_views.jwk, name="jwk"),
     path("", include("quizzes.urls")),
     path("search/", search_page, name="search"),
     path("about/", TemplateView.as_view(template_name="about.html"), name="about"),

@@ -71,7 +71,8 @@ def test_schema_rejects_what_the_spec_forbids(certificate):
         "no OpenBadgeCredential type": {**valid, "type": ["VerifiableCredential"]},
         "issuer without id": {**valid, "issuer": {"type": ["Profile"], "name": "X"}},
         "subject without id or identifier": {
-            **valid, "credentialSubject": {k: v for k, v in valid["credentialSubject"].items() if k != "identifier"}},
+            **valid, "credentialSubject": {k: v for k, v in valid["credentialSubject"].items()
+                                          if k not in ("identifier", "id")}},
         "unknown subject property": {**valid, "credentialSubject": {**valid["credentialSubject"], "name": "Ada"}},
         "date without time zone": {**valid, "validFrom": "2026-11-25T12:00:00"},
     }
@@ -83,24 +84,24 @@ def test_signed_credential_verifies_with_the_published_key_and_matches_the_json(
     client = Client()
     token = client.get(f"/certificates/{certificate.credential_id}.jwt")
     jwks = client.get("/.well-known/jwks.json")
-    assert token["Content-Type"] == "application/vc+jwt"
+    assert token["Content-Type"] == "application/jwt"
     assert jwks["Content-Type"] == "application/jwk-set+json"
 
     result = verify(token.content.decode(), jwks.json())
 
     assert result.headers()["alg"] == "EdDSA"
-    assert result.headers()["typ"] == "vc+jwt"
+    assert result.headers()["typ"] == "JWT"
     assert result.headers()["kid"] == jwks.json()["keys"][0]["kid"]
-    assert json.loads(result.payload) == credential_of(client, certificate)
+    assert json.loads(result.payload)["vc"] == credential_of(client, certificate)
     assert "d" not in jwks.json()["keys"][0], "the JWKS must never publish the private key"
 
 
 def test_a_tampered_payload_fails_verification(certificate):
     client = Client()
     header, payload, signature = client.get(f"/certificates/{certificate.credential_id}.jwt").content.decode().split(".")
-    credential = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    credential["credentialSubject"]["identifier"][0]["identityHash"] = "Mallory"
-    forged = base64.urlsafe_b64encode(json.dumps(credential).encode()).rstrip(b"=").decode()
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["vc"]["credentialSubject"]["identifier"][0]["identityHash"] = "Mallory"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
 
     with pytest.raises(BadSignatureError):
         verify(f"{header}.{forged}.{signature}", client.get("/.well-known/jwks.json").json())
@@ -112,7 +113,7 @@ def test_a_signature_by_another_key_fails_verification(certificate):
     impostor = OKPKey.generate_key("Ed25519", private=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        token = jws.serialize_compact({"alg": "EdDSA", "kid": signing.key_id()}, json.dumps(credential), impostor,
+        token = jws.serialize_compact({"alg": "EdDSA", "kid": signing.key_url(signing.key_id())}, json.dumps(credential), impostor,
                                       algorithms=["EdDSA"])
     with pytest.raises(BadSignatureError):
         verify(token, client.get("/.well-known/jwks.json").json())
@@ -131,6 +132,7 @@ def test_a_key_from_settings_is_used_as_given(settings):
     key = OKPKey.generate_key("Ed25519", private=True)
     settings.CERTIFICATE_SIGNING_KEY = json.dumps(key.as_dict(private=True))
     assert signing.key_id() == key.thumbprint()
+    assert signing.public_jwks()["keys"][0]["kid"] == f"{SITE}/.well-known/jwks/{key.thumbprint()}.json"
     assert not settings.CERTIFICATE_SIGNING_KEY_PATH.exists()
 
 
