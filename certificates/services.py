@@ -211,24 +211,37 @@ def restore_certificate(*, certificate: Certificate, reason: str, actor: User | 
     return locked
 
 
+class PdfIntegrityError(Exception):
+    """Neither the stored PDF nor a fresh rendering matches the SHA-256 the certificate publishes."""
+
+
 def stored_pdf(certificate: Certificate) -> bytes:
-    """The stored PDF. Should the file have gone missing (lost media folder), it is rendered again: rendering
-    is deterministic, so with the same fonts the bytes, and the published SHA-256, come out the same."""
+    """The stored PDF, after checking it against the published SHA-256.
+
+    A missing or altered file is rendered again: rendering is deterministic, so with the same fonts the bytes come
+    out the same, and the good copy is stored back. If the new rendering differs too (other fonts since), nothing
+    is served and the published hash is never changed: a holder's PDF must keep matching its verification page.
+    Raises :class:`PdfIntegrityError` then.
+    """
     storage = certificate.pdf.storage
     if certificate.pdf.name and storage.exists(certificate.pdf.name):
         with storage.open(certificate.pdf.name, "rb") as handle:
-            return handle.read()
+            data = handle.read()
+        if hashlib.sha256(data).hexdigest() == certificate.pdf_sha256:
+            return data
+        logger.error("Certificate %s: the stored PDF does not match its published SHA-256", certificate.credential_id)
     data = render_certificate_pdf(CertificateContent.of(certificate))
     digest = hashlib.sha256(data).hexdigest()
     if digest != certificate.pdf_sha256:
-        # Different fonts since the original was made. Publish the hash of what is served now; the event
-        # history keeps the original hash.
-        logger.error("Certificate %s: stored PDF was missing and the re-rendered one differs (sha256 %s, was %s)",
-                     certificate.credential_id, digest, certificate.pdf_sha256)
-    name = storage.save(f"certificates/{certificate.credential_id}/{_pdf_filename(certificate.revision)}",
-                        ContentFile(data))
-    Certificate.objects.filter(pk=certificate.pk).update(pdf=name, pdf_sha256=digest)
-    certificate.pdf.name, certificate.pdf_sha256 = name, digest
+        logger.error("Certificate %s: the re-rendered PDF differs from the published one (sha256 %s, published %s); "
+                     "not serving it", certificate.credential_id, digest, certificate.pdf_sha256)
+        raise PdfIntegrityError(certificate.credential_id)
+    name = f"certificates/{certificate.credential_id}/{_pdf_filename(certificate.revision)}"
+    if storage.exists(name):
+        storage.delete(name)  # the altered copy: replaced by the good one under the same name
+    name = storage.save(name, ContentFile(data))
+    Certificate.objects.filter(pk=certificate.pk).update(pdf=name)
+    certificate.pdf.name = name
     return data
 
 

@@ -96,7 +96,11 @@ def certificate_pdf(request: HttpRequest, credential_id: str) -> HttpResponse:
         return render(request, "certificates/revoked_pdf.html", {"certificate": certificate}, status=410)
     if _not_modified(request, certificate.pdf_sha256):
         return HttpResponseNotModified()
-    response = HttpResponse(services.stored_pdf(certificate), content_type="application/pdf")
+    try:
+        data = services.stored_pdf(certificate)
+    except services.PdfIntegrityError:
+        return render(request, "certificates/pdf_unavailable.html", {"certificate": certificate}, status=503)
+    response = HttpResponse(data, content_type="application/pdf")
     disposition = "attachment" if "download" in request.GET else "inline"
     response["Content-Disposition"] = (
         f'{disposition}; filename="{certificate.course.slug}-certificate-{certificate.credential_id}.pdf"'
