@@ -14,6 +14,7 @@ from django.utils.http import quote_etag
 from django.views.decorators.http import require_POST, require_safe
 
 from config.page_cache import cache_anonymous_page
+from config.throttle import throttle
 from lessons.models import Course
 
 from . import linkedin, openbadges, selectors, services, signing
@@ -168,6 +169,7 @@ def jwks(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
+@throttle("rename")
 def change_name(request: HttpRequest, credential_id: str) -> HttpResponse:
     certificate = selectors.certificate_by_credential_id(normalize_credential_id(credential_id) or "")
     if certificate is None or certificate.user_id != request.user.pk:

@@ -85,6 +85,18 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind N proxies that append to X-Forwarded-For (a TLS terminator: 1), the client is the N-th address from the
+# right; 0 trusts only the socket's address. Lockouts and throttles then count per client, not per proxy.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+# config/throttle.py: "N/period" per client address ("ip"), per signed-in account ("user"), per posted email.
+THROTTLE_RATES = {
+    "signup": {"ip": os.environ.get("THROTTLE_SIGNUP_PER_IP", "10/h")},
+    "password_reset": {"ip": "10/h", "email": "3/h"},
+    "rename": {"ip": "20/d", "user": "5/d"},
+    "experiment_run": {"ip": "60/h", "user": "30/h"},
+}
+RATELIMIT_FAIL_OPEN = True  # a cache outage must not lock everybody out
 
 # Only our own scripts; styles allow inline because plotly.js injects <style> elements at run time.
 CONTENT_SECURITY_POLICY = {
