@@ -21,7 +21,8 @@ class SignupForm(UserCreationForm):
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     email = forms.EmailField(
-        label="Email", required=True, help_text="Used only for password resets.",
+        label="Email", required=True,
+        help_text="We send a link to confirm it; it is used for your certificate and password resets only.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
@@ -34,3 +35,11 @@ class SignupForm(UserCreationForm):
         if not name:
             raise forms.ValidationError("Please enter the name to print on your certificate.")
         return name
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(
+                "An account with this email already exists. Sign in, or reset its password if you forgot it."
+            )
+        return email

@@ -21,3 +21,11 @@ def certificate_for(*, user: User, course: Course) -> Certificate | None:
 
 def revoked_certificates() -> QuerySet[Certificate]:
     return Certificate.objects.filter(revoked_at__isnull=False).order_by("revoked_at", "pk")
+
+
+def completed_courses_without_certificate(*, user: User) -> list[Course]:
+    """Courses whose every published module ``user`` has completed but that have no certificate of theirs yet."""
+    from .progress import progress_for
+
+    candidates = Course.objects.exclude(certificates__user=user)
+    return [course for course in candidates if progress_for(user=user, course=course).is_complete]

@@ -13,6 +13,7 @@ import hashlib
 import logging
 
 from django.core.files.base import ContentFile
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -39,6 +40,10 @@ class CourseNotCompleted(Exception):
 
 class HolderNameMissing(Exception):
     """The profile has no name to print; the dashboard asks for one."""
+
+
+class EmailNotVerified(Exception):
+    """The holder has not confirmed their email address yet; the certificate is issued when they do."""
 
 
 class CertificateRevoked(Exception):
@@ -91,8 +96,9 @@ def _attach_share_image(certificate: Certificate) -> None:
 def issue_certificate(*, user: User, course: Course) -> Certificate:
     """The user's certificate for ``course``, issued now if they have none yet.
 
-    Raises ``CourseNotCompleted`` before every module is completed and ``HolderNameMissing`` when the profile
-    has no name (then ``claim_certificate`` with a name finishes the job).
+    Raises ``CourseNotCompleted`` before every module is completed, ``EmailNotVerified`` until the holder has
+    confirmed their address (a certificate names a person we can reach), and ``HolderNameMissing`` when the
+    profile has no name (then ``claim_certificate`` with a name finishes the job).
     """
     existing = Certificate.objects.filter(user=user, course=course).first()
     if existing is not None:
@@ -100,6 +106,8 @@ def issue_certificate(*, user: User, course: Course) -> Certificate:
     progress = progress_for(user=user, course=course)
     if not progress.is_complete:
         raise CourseNotCompleted(progress.missing)
+    if not user.email_verified:
+        raise EmailNotVerified
     holder_name = normalize_holder_name(user.full_name)
     if not holder_name:
         raise HolderNameMissing
@@ -128,7 +136,26 @@ def issue_certificate(*, user: User, course: Course) -> Certificate:
         certificate.share_image.storage.delete(certificate.share_image.name)
         return Certificate.objects.get(user=user, course=course)
     logger.info("Issued certificate %s to user %s for %s", certificate.credential_id, user.pk, course.slug)
+    transaction.on_commit(lambda: _send_issued_email(certificate))
     return certificate
+
+
+def _send_issued_email(certificate: Certificate) -> None:
+    user = certificate.user
+    if not user.email:
+        return
+    send_mail(
+        subject=f"Your certificate for {certificate.course_title}",
+        message=(
+            f"Congratulations, {certificate.holder_name}!\n\n"
+            f"You completed {certificate.course_title}. Your certificate ({certificate.human_id}) is verifiable at\n\n"
+            f"{certificate.verification_url}\n\n"
+            "From that page you can download the PDF and add the certificate to your LinkedIn profile.\n"
+        ),
+        from_email=None,
+        recipient_list=[user.email],
+        fail_silently=True,  # the certificate exists either way; the dashboard links to it
+    )
 
 
 def claim_certificate(*, user: User, course: Course, holder_name: str = "") -> Certificate:

@@ -211,5 +211,8 @@ def claim(request: HttpRequest, course_slug: str) -> HttpResponse:
     except services.HolderNameMissing:
         form.add_error("holder_name", "Please enter the name to print on your certificate.")
         return render(request, "certificates/claim.html", context, status=400)
+    except services.EmailNotVerified:
+        messages.warning(request, "Confirm your email address first: your certificate is issued as soon as you do.")
+        return redirect("dashboard")
     messages.success(request, "Your certificate is ready.")
     return redirect(certificate.get_absolute_url())

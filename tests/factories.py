@@ -1,4 +1,5 @@
 import factory
+from django.utils import timezone
 
 from accounts.models import User
 from lessons.models import Course, Lesson, Module
@@ -13,6 +14,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
     full_name = factory.Faker("name")
     password = factory.django.Password("correct horse battery staple")
+    email_verified_at = factory.LazyFunction(timezone.now)  # learners in tests have confirmed their address
 
 
 class CourseFactory(factory.django.DjangoModelFactory):

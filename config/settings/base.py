@@ -94,6 +94,7 @@ THROTTLE_RATES = {
     "signup": {"ip": os.environ.get("THROTTLE_SIGNUP_PER_IP", "10/h")},
     "password_reset": {"ip": "10/h", "email": "3/h"},
     "rename": {"ip": "20/d", "user": "5/d"},
+    "verification_email": {"ip": "20/h", "user": "3/h"},
     "experiment_run": {"ip": "60/h", "user": "30/h"},
 }
 RATELIMIT_FAIL_OPEN = True  # a cache outage must not lock everybody out
@@ -186,7 +187,14 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Development prints mail to the console; production sends through SMTP (EMAIL_HOST ...) from the environment.
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Transformers Academy <noreply@localhost>")
 
 # Shared by the web server and the worker (a worker's finished run invalidates cached lesson pages), so not
