@@ -19,7 +19,9 @@ class User(AbstractUser):
     class Meta(AbstractUser.Meta):
         constraints = [
             # One account per person: the same address in another letter case is the same address.
-            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique", condition=~models.Q(email="")),
+            models.UniqueConstraint(
+                Lower("email"), name="accounts_user_email_ci_unique", condition=~models.Q(email="")
+            ),
         ]
 
     @property
