@@ -12,7 +12,7 @@ from experiments.bench.params import cpu_threads_param, device_param, param
 
 # Human labels, shared by the result's table and the chart's legend.
 IMPLEMENTATION_LABELS = {
-    "naive": "naive (QKᵀ, softmax, ·V)",
+    "naive": "naive",
     "sdpa": "SDPA (default)",
     "flash": "SDPA flash",
     "efficient": "SDPA memory-efficient",
@@ -24,6 +24,7 @@ PASS_CHOICES = {"both": ("forward", "forward_backward"), "forward": ("forward",)
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 
 MIB = 2**20
+MAX_SATURATION_NUMBERS = 2**28
 # Growth that does not depend on the sizes: the first run in a fresh process initialises oneDNN, the autograd
 # engine and the allocator's arenas (measured at about 45 MiB of RSS on CPU; a warm process adds almost none);
 # on CUDA, cuBLAS workspaces come from the caching allocator.
@@ -93,9 +94,16 @@ class AttentionCostConfig:
     device: str = device_param()
 
     def check(self) -> dict[str, str]:
+        errors = {}
         if self.dtype == "float16" and self.device == "cpu":
-            return {"dtype": "float16 matmuls have no fast CPU kernels; use float32 or bfloat16 on the CPU"}
-        return {}
+            errors["dtype"] = "float16 matmuls have no fast CPU kernels; use float32 or bfloat16 on the CPU"
+        # every query has its own keys: queries x keys x d_k numbers at the largest d_k
+        numbers = self.saturation_queries * self.saturation_keys * max(self.saturation_dims or (1,))
+        if numbers > MAX_SATURATION_NUMBERS:
+            errors["saturation_queries"] = (
+                f"queries x keys x largest d_k = {numbers:,} numbers; at most {MAX_SATURATION_NUMBERS:,} (1 GiB)"
+            )
+        return errors
 
     def implementations(self) -> tuple[str, ...]:
         return ("naive", "sdpa", "flash", "efficient", "math") if self.backends else ("naive", "sdpa")

@@ -112,15 +112,18 @@ def test_fitted_exponents_recover_the_power_of_synthetic_series() -> None:
 
 
 def test_naive_memory_grows_faster_than_linearly_on_a_real_sweep() -> None:
-    cfg = registry.validate_params(NAME, {"seq_lens": [512, 768, 1024], "heads": 4, "passes": "forward"}, "cpu")
+    cfg = registry.validate_params(NAME, {"seq_lens": [768, 1024, 1536], "heads": 4, "passes": "forward"}, "cpu")
     ac.warm_up(cfg, torch.device("cpu"), torch.float32)
     peaks = []
     for n in cfg.seq_lens:
         tensors = ac.make_inputs(cfg, n, torch.device("cpu"), torch.float32)
-        mem = PeakMemory(torch.device("cpu"))
-        with torch.inference_mode():
-            mem(ac.make_step("naive", "forward", *tensors))
-        peaks.append(mem.peak_bytes)
+        measured = []
+        for _ in range(2):  # RSS noise only ever adds: keep the smaller of two
+            mem = PeakMemory(torch.device("cpu"))
+            with torch.inference_mode():
+                mem(ac.make_step("naive", "forward", *tensors))
+            measured.append(mem.peak_bytes)
+        peaks.append(min(measured))
     exponent = fit_power_law(cfg.seq_lens, peaks)
     assert exponent is not None and exponent > 1.5, (peaks, exponent)
 
@@ -169,6 +172,7 @@ def test_memory_estimate_grows_with_the_square_of_n_and_counts_the_math_backend_
         ({"dtype": "float16", "device": "cpu"}, "dtype"),
         ({"saturation_dims": [4096]}, "saturation_dims"),
         ({"saturation_keys": 1}, "saturation_keys"),
+        ({"saturation_queries": 5000, "saturation_keys": 1024, "saturation_dims": [2048]}, "saturation_queries"),
     ],
 )
 def test_out_of_bounds_parameters_are_refused(params, field) -> None:
