@@ -118,7 +118,7 @@ class AttentionCostConfig:
         scores = bh * n * n * es  # one n x n matrix per head and sequence
         io = bh * n * self.head_dim * es  # one tensor shaped like Q
         if impl == "math" or (impl == "sdpa" and device_class == "cpu" and self.dtype == "float16"):
-            # The math backend may compute the scores in float32 for half inputs: count them at 4 bytes.
+            # PyTorch's math backend converts half inputs to float32 before the matmuls: 4-byte scores.
             scores = bh * n * n * 4
         if impl in ("naive", "math"):
             # forward: the scores and the softmax output coexist (2 S); backward keeps the weights and holds the
