@@ -12,6 +12,8 @@ statistics, environment) against the same torch work written as a bare loop:
 * sequence-latency: per-call median from ``common.measure`` (Timer.blocked_autorange,
   warm-up, sync) vs a bare ``time.perf_counter()`` loop around the same forward,
   interleaved, for a few (model, batch, length) points;
+* attention-cost: the same per-call comparison for the naive forward and the SDPA forward+backward at the
+  middle length (``bench/experiment_attention_cost.py``);
 * gradient-flow and long-range-recall: ``run()`` wall time vs the same models, inputs
   and backward passes / training steps in a plain loop.
 
@@ -37,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench.experiment_attention_cost import attention_cost_overhead, print_attention_cost
 from experiments.bench import gradient_flow, long_range_recall, registry, sequence_latency
 from experiments.bench.common import measure, resolve_device, seed_everything, sync_for, torch_threads
 
@@ -236,6 +239,15 @@ def main() -> None:
             bare_s = min(bare)
             overhead = min(harness) / bare_s - 1
             print(f"warm run() {min(harness):.2f} s vs bare {bare_s:.2f} s (fastest of {len(bare)} each, ABBA)")
+        elif name == "attention-cost":
+            print_attention_cost(result)
+            rows = attention_cost_overhead(cfg, args.repeats)
+            print("\nharness (measure_point: memory probe, Timer, warm-up, sync) vs bare perf_counter loop, per call:")
+            for row in rows:
+                ov = row["harness_ms"] / row["bare_ms"] - 1
+                print(f"{row['series']:48} n={row['n']:<6d} harness {row['harness_ms']:9.2f} ms"
+                      f" bare {row['bare_ms']:9.2f} ms {ov:+7.1%}")
+            overhead = statistics.median(r["harness_ms"] / r["bare_ms"] - 1 for r in rows)
         else:
             print_recall(result)
             harness_s, bare_s = recall_overhead(cfg)
@@ -255,7 +267,8 @@ def main() -> None:
     print("(overhead = harness / bare - 1. sequence-latency: median over points of the fastest per-call medians;")
     print(" gradient-flow: warm run() vs the same gradients in a plain loop, ABBA, fastest of each; long-range-recall:")
     print(" each (model, d) by train_and_test vs a bare loop, ABBA, fastest of each, summed. run() s: the first,")
-    print(" cold run in this process, as a visitor's first run in a fresh worker would be)")
+    print(" cold run in this process, as a visitor's first run in a fresh worker would be; attention-cost: per-call")
+    print(" medians of measure_point vs a bare loop at the middle length, ABBA, fastest of each, median over series)")
 
 
 def print_latency(result: dict[str, Any]) -> None:

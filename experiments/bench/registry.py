@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from experiments.bench.attention_cost_config import AttentionCostConfig
 from experiments.bench.gradient_flow_config import GradientFlowConfig
 from experiments.bench.long_range_recall_config import LongRangeRecallConfig
 from experiments.bench.params import ParamError, coerce_params, schema_for
@@ -111,6 +112,19 @@ EXPERIMENTS: dict[str, Experiment] = {
             config_cls=LongRangeRecallConfig,
             run_path="experiments.bench.long_range_recall:run",
             figure_path="experiments.bench.charts:long_range_recall_figure",
+        ),
+        Experiment(
+            name="attention-cost",
+            title="What self-attention costs, and why scale by 1/√d_k",
+            description=(
+                "Times one attention call and measures its peak memory against sequence length n, for the "
+                "naive QKᵀ-softmax-V path and for F.scaled_dot_product_attention (on a GPU also each backend), "
+                "forward and forward+backward, with fitted exponents; and measures how unscaled dot products "
+                "saturate the softmax (entropy, gradient reaching the scores) as d_k grows."
+            ),
+            config_cls=AttentionCostConfig,
+            run_path="experiments.bench.attention_cost:run",
+            figure_path="experiments.bench.attention_cost_chart:attention_cost_figure",
         ),
     )
 }

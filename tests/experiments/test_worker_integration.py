@@ -49,6 +49,39 @@ def test_a_real_worker_runs_a_tiny_sequence_latency_run_to_success(celery_worker
     assert run.deliveries == 1
 
 
+# attention-cost at toy sizes: two lengths, both paths, a short saturation sweep; a few seconds on a small CPU.
+TINY_ATTENTION_COST_PARAMS = {
+    "seq_lens": [32, 64],
+    "heads": 1,
+    "head_dim": 16,
+    "min_run_time": 0.05,
+    "saturation_dims": [4, 256],
+    "saturation_queries": 50,
+    "device": "cpu",
+}
+
+
+def test_a_real_worker_runs_a_tiny_attention_cost_run_and_stores_its_result_and_figure(celery_worker_process,
+                                                                                       signed_in_client):
+    with celery_broker(celery_worker_process["broker_url"]):
+        response = post_run(signed_in_client, "attention-cost", TINY_ATTENTION_COST_PARAMS)
+        assert response.status_code == 202, response.content
+        run = wait_for_run(response.json()["id"], celery_worker_process, until=finished, timeout=60)
+
+    assert run.status == Status.SUCCEEDED, run.error
+    assert run.result["experiment"] == "attention-cost"
+    assert {p["impl"] for p in run.result["points"]} == {"naive", "sdpa"}
+    assert all(p["status"] == "ok" and p["median_ms"] > 0 for p in run.result["points"])
+    assert run.result["saturation"]["dims"] == [4, 256]
+    body = signed_in_client.get(response.json()["url"]).json()
+    assert body["status"] == "succeeded" and body["progress"] == 1.0
+    assert body["result"]["table"]["rows"] == run.result["table"]["rows"]
+    trace_names = [trace.get("name") or "" for trace in body["figure"]["data"]]
+    assert any("Vaswani" in name for name in trace_names), trace_names
+    assert any(name.startswith("naive") for name in trace_names), trace_names
+    assert body["environment"]["device"] == "cpu"
+
+
 def test_a_run_whose_experiment_raises_ends_failed_with_the_message(celery_worker_process, signed_in_client,
                                                                      tiny_params):
     import torch
