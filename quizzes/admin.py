@@ -58,15 +58,14 @@ class ChoiceInline(admin.TabularInline):
 class QuestionAdminForm(forms.ModelForm):
     class Meta:
         model = Question
-        fields = ("quiz", "order", "prompt", "explanation", "section")
+        fields = ("quiz", "order", "prompt", "explanation", "section", "first_attempt")
 
     def clean(self) -> dict:
         cleaned = super().clean()
         quiz = cleaned.get("quiz")
-        moving_in = self.instance.pk is None or self.instance.quiz_id != getattr(quiz, "pk", None)
-        if quiz is not None and quiz.published and moving_in and quiz.questions.count() >= QUESTIONS_PER_QUIZ:
+        if quiz is not None and quiz.published and cleaned.get("first_attempt") != self.instance.first_attempt:
             raise ValidationError(
-                f"{quiz} is published with {QUESTIONS_PER_QUIZ} questions. Unpublish it before adding another."
+                f"{quiz} is published: its first-attempt questions stay five (or none). Unpublish it to change them."
             )
         return cleaned
 
@@ -98,8 +97,10 @@ class QuestionAdmin(admin.ModelAdmin):
         return question.num_choices
 
     def has_delete_permission(self, request: HttpRequest, obj: Question | None = None) -> bool:
-        # Deleting one question of a published quiz would leave it with four: unpublish the quiz first.
-        if obj is not None and obj.quiz.published:
+        # A published bank keeps at least five questions and its five first-attempt ones: unpublish first.
+        if obj is not None and obj.quiz.published and (
+            obj.first_attempt or obj.quiz.questions.count() <= QUESTIONS_PER_QUIZ
+        ):
             return False
         return super().has_delete_permission(request, obj)
 
@@ -115,10 +116,15 @@ class QuestionInlineFormSet(forms.BaseInlineFormSet):
         if any(self.errors) or not self.instance.published:
             return
         kept = _kept_forms(self)
-        if len(kept) != QUESTIONS_PER_QUIZ:
+        if len(kept) < QUESTIONS_PER_QUIZ:
             raise ValidationError(
-                f"A published quiz needs exactly {QUESTIONS_PER_QUIZ} questions; this one would have {len(kept)}. "
-                "Untick “Published” to save it as a draft."
+                f"A published quiz needs at least {QUESTIONS_PER_QUIZ} questions (each attempt draws "
+                f"{QUESTIONS_PER_QUIZ}); this one would have {len(kept)}. Untick “Published” to save it as a draft."
+            )
+        first = sum(bool(form.cleaned_data.get("first_attempt")) for form in kept)
+        if first not in (0, QUESTIONS_PER_QUIZ):
+            raise ValidationError(
+                f"Mark exactly {QUESTIONS_PER_QUIZ} questions (or none) as the first attempt's; {first} are marked."
             )
         if any(form.instance.pk is None for form in kept):
             raise ValidationError(
@@ -143,7 +149,7 @@ class QuestionInline(admin.StackedInline):
     model = Question
     formfield_overrides = text_overrides(rows=4)
     formset = QuestionInlineFormSet
-    fields = ("order", "prompt", "explanation", "section", "choices_summary")
+    fields = ("order", "prompt", "explanation", "section", "first_attempt", "choices_summary")
     readonly_fields = ("choices_summary",)
     ordering = ("order", "id")
     extra = 0

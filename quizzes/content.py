@@ -22,6 +22,8 @@ def quiz_to_data(module: Module) -> dict | None:
         item = {"prompt": question.prompt}
         if question.section:
             item["section"] = question.section
+        if question.first_attempt:
+            item["first_attempt"] = True
         item["explanation"] = question.explanation
         item["choices"] = choices
         questions.append(item)
@@ -39,7 +41,10 @@ def _choice_fields(raw: object) -> tuple[str, bool]:
 
 
 def quiz_is_publishable(questions: list[dict]) -> bool:
-    if len(questions) != QUESTIONS_PER_QUIZ:
+    """A bank of at least five valid questions, of which exactly five or none are the first attempt's."""
+    if len(questions) < QUESTIONS_PER_QUIZ:
+        return False
+    if sum(bool(q.get("first_attempt")) for q in questions) not in (0, QUESTIONS_PER_QUIZ):
         return False
     for question in questions:
         choices = [_choice_fields(c) for c in question.get("choices", [])]
@@ -66,6 +71,7 @@ def save_quiz_data(module: Module, data: dict | None) -> None:
         question.prompt = str(raw_question["prompt"]).strip()
         question.explanation = str(raw_question.get("explanation", "")).strip()
         question.section = str(raw_question.get("section", "") or "")
+        question.first_attempt = bool(raw_question.get("first_attempt", False))
         question.save()
         existing_choices = list(question.choices.order_by("order", "id"))
         raw_choices = raw_question.get("choices", [])
@@ -89,6 +95,8 @@ def normalize_quiz_data(data: dict | None) -> dict | None:
         item: dict = {"prompt": str(raw_question["prompt"]).strip()}
         if raw_question.get("section"):
             item["section"] = str(raw_question["section"])
+        if raw_question.get("first_attempt"):
+            item["first_attempt"] = True
         item["explanation"] = str(raw_question.get("explanation", "")).strip()
         choices = []
         for raw_choice in raw_question.get("choices", []):

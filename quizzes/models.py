@@ -6,6 +6,7 @@ from django.db.models import Q
 
 from lessons.models import Module
 
+# Each attempt asks this many questions, drawn from the quiz's bank (which must hold at least as many).
 QUESTIONS_PER_QUIZ = 5
 
 
@@ -16,7 +17,7 @@ class Quiz(models.Model):
         default=0, help_text="Minutes a learner waits after a failed attempt before retaking (0 = none)."
     )
     published = models.BooleanField(
-        default=False, help_text="Only a quiz with exactly five valid questions can be published."
+        default=False, help_text="Only a quiz with at least five valid questions can be published."
     )
 
     class Meta:
@@ -37,6 +38,10 @@ class Question(models.Model):
     explanation = models.TextField(help_text="Shown after a pass: why the right answer is right.")
     section = models.CharField(
         max_length=120, blank=True, help_text="Heading anchor in the lesson that covers this question."
+    )
+    first_attempt = models.BooleanField(
+        default=False,
+        help_text="Asked in every learner's first attempt (exactly five per quiz, or none: then all are drawn).",
     )
 
     class Meta:

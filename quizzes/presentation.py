@@ -84,13 +84,16 @@ class ReviewItem:
 
 
 def attempt_review(*, attempt: Attempt, questions: Sequence[Question]) -> list[ReviewItem]:
-    """One item per graded question. The answer key and explanations are included only after a pass.
+    """After a pass, one item per graded question with the answer key and the explanation.
 
-    After a failed attempt an item says whether the question was answered right and, when it was not, what
-    the learner picked: never which choice was right.
+    After a failed attempt nothing per question: saying which questions were wrong would let a script that
+    knows no answers eliminate choices attempt by attempt. The learner gets the score and the lesson sections
+    to re-read (``sections_to_reread``).
     """
+    if not attempt.passed:
+        return []
     answers: dict[int, Answer] = {answer.question_id: answer for answer in attempt.answers.all()}
-    reveal = bool(attempt.passed)
+    reveal = True
     order = {entry["question"]: [c["choice"] for c in entry["choices"]] for entry in attempt.layout}
     items = []
     number = 0
@@ -123,3 +126,22 @@ def attempt_review(*, attempt: Attempt, questions: Sequence[Question]) -> list[R
             )
         )
     return items
+
+
+@dataclass(frozen=True)
+class SectionLink:
+    anchor: str
+    title: str
+
+
+def sections_to_reread(*, attempt: Attempt, questions: Sequence[Question], toc: list[dict]) -> list[SectionLink]:
+    """The lesson sections behind the questions answered wrong, once each, in lesson order (empty after a pass)."""
+    if attempt.passed:
+        return []
+    wrong = {answer.question_id for answer in attempt.answers.all() if not answer.is_correct}
+    anchors = {question.section for question in questions if question.pk in wrong and question.section}
+    titles = {entry.get("id"): entry.get("text", "") for entry in toc or []}
+    ordered = [entry.get("id") for entry in toc or [] if entry.get("id") in anchors]
+    ordered += sorted(anchors - set(ordered))
+    return [SectionLink(anchor=anchor, title=titles.get(anchor) or anchor.replace("-", " ").capitalize())
+            for anchor in ordered]

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.http import Http404
@@ -207,12 +208,31 @@ def last_sealed_attempt(*, user: User, quiz: Quiz) -> Attempt | None:
     return Attempt.objects.filter(user=user, quiz=quiz, submitted_at__isnull=False).order_by("-submitted_at").first()
 
 
-def retake_allowed_at(*, quiz: Quiz, last_attempt: Attempt | None) -> datetime | None:
-    """When a learner in a cool-off may retake (None: they may now). Only a failed attempt starts a cool-off."""
-    if not quiz.cooloff_minutes or last_attempt is None or last_attempt.passed or last_attempt.submitted_at is None:
+def retake_allowed_at(*, user: User, quiz: Quiz) -> datetime | None:
+    """When the learner may retake ``quiz`` after a failure (None: now).
+
+    Two rules, the later wins: the quiz's own pause after any failed attempt (``cooloff_minutes``), and a pause
+    that grows with repeated failures: after ``QUIZ_FREE_FAILURES`` failed attempts within
+    ``QUIZ_FAILURE_WINDOW_HOURS``, each further failure waits the next step of ``QUIZ_COOLOFF_STEPS_MINUTES``
+    (10 min, 1 h, 6 h by default), so a script cannot guess its way through while a learner loses little.
+    Retakes stay unlimited.
+    """
+    now = timezone.now()
+    window_start = now - timedelta(hours=settings.QUIZ_FAILURE_WINDOW_HOURS)
+    failures = list(
+        Attempt.objects.filter(user=user, quiz=quiz, passed=False, submitted_at__gte=window_start)
+        .order_by("-submitted_at").values_list("submitted_at", flat=True)[:50]
+    )
+    last = last_sealed_attempt(user=user, quiz=quiz)
+    if last is None or last.passed or not failures:
         return None
-    allowed_at = last_attempt.submitted_at + timedelta(minutes=quiz.cooloff_minutes)
-    return allowed_at if allowed_at > timezone.now() else None
+    waits = [timedelta(minutes=quiz.cooloff_minutes)]
+    beyond_free = len(failures) - settings.QUIZ_FREE_FAILURES
+    if beyond_free >= 0:
+        steps = settings.QUIZ_COOLOFF_STEPS_MINUTES
+        waits.append(timedelta(minutes=steps[min(beyond_free, len(steps) - 1)]))
+    allowed_at = failures[0] + max(waits)
+    return allowed_at if allowed_at > now else None
 
 
 def sealed_attempt(*, user: User, quiz: Quiz, attempt_id: int) -> Attempt:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import secrets
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +23,7 @@ from accounts.models import User
 from lessons.models import Module
 
 from . import selectors
-from .models import Answer, Attempt, ModuleProgress, Question, Quiz
+from .models import QUESTIONS_PER_QUIZ, Answer, Attempt, ModuleProgress, Question, Quiz
 from .signals import course_completed
 
 logger = logging.getLogger(__name__)
@@ -55,34 +56,81 @@ def build_layout(questions: Sequence[Question]) -> list[dict]:
     return layout
 
 
-def layout_matches(layout: list[dict], questions: Sequence[Question]) -> bool:
-    """False when the quiz was edited (questions or choices added or removed) since the layout was made."""
-    current = [(q.pk, sorted(c.pk for c in q.choices.all())) for q in questions]
-    stored = [(entry["question"], sorted(c["choice"] for c in entry["choices"])) for entry in layout]
-    return current == stored
+def layout_matches(layout: list[dict], bank: Sequence[Question]) -> bool:
+    """False when a question the attempt asks, or one of its choices, was edited away since it was drawn."""
+    current = {q.pk: sorted(c.pk for c in q.choices.all()) for q in bank}
+    return bool(layout) and all(
+        current.get(entry["question"]) == sorted(c["choice"] for c in entry["choices"]) for entry in layout
+    )
 
 
 def tokens_by_question(layout: list[dict]) -> dict[int, dict[str, int]]:
     return {entry["question"]: {c["token"]: c["choice"] for c in entry["choices"]} for entry in layout}
 
 
+def questions_of(attempt: Attempt, bank: Sequence[Question]) -> list[Question]:
+    """The questions ``attempt`` asks, in the order it asks them."""
+    by_id = {question.pk: question for question in bank}
+    return [by_id[entry["question"]] for entry in attempt.layout if entry["question"] in by_id]
+
+
+def draw_questions(*, user: User, quiz: Quiz, bank: Sequence[Question]) -> list[Question]:
+    """The five questions of a new attempt.
+
+    A learner's first attempt asks the quiz's first-attempt questions when it has five (module 1: the seed's
+    quiz). Later attempts draw across the lesson's sections (one question per section in turn, sections in random
+    order) and prefer the questions this learner has been asked least, so retakes do not repeat one set.
+    """
+    if len(bank) <= QUESTIONS_PER_QUIZ:
+        return list(bank)
+    asked = Counter(
+        entry["question"]
+        for layout in Attempt.objects.filter(user=user, quiz=quiz, submitted_at__isnull=False)
+        .values_list("layout", flat=True)
+        for entry in layout
+    )
+    first = [q for q in bank if q.first_attempt]
+    if len(first) == QUESTIONS_PER_QUIZ and not asked:
+        return first
+    by_section: dict[str, list[Question]] = defaultdict(list)
+    for question in bank:
+        by_section[question.section].append(question)
+    for questions in by_section.values():
+        _shuffler.shuffle(questions)
+        questions.sort(key=lambda q: asked[q.pk])  # stable: random among the equally often asked
+    sections = list(by_section)
+    _shuffler.shuffle(sections)
+    sections.sort(key=lambda name: asked[by_section[name][0].pk])  # sections with fresh questions first
+    drawn: list[Question] = []
+    while len(drawn) < QUESTIONS_PER_QUIZ:
+        for name in sections:
+            if by_section[name] and len(drawn) < QUESTIONS_PER_QUIZ:
+                drawn.append(by_section[name].pop(0))
+    return sorted(drawn, key=lambda q: (q.order, q.pk))  # in lesson order, as the bank lists them
+
+
 def start_attempt(*, user: User, quiz: Quiz, questions: Sequence[Question]) -> Attempt:
-    """The learner's open attempt of ``quiz`` (created on first show; reused by a reload or a second tab)."""
+    """The learner's open attempt of ``quiz`` (created on first show; reused by a reload or a second tab).
+
+    ``questions`` is the quiz's whole bank; the attempt asks five of them (``draw_questions``).
+    """
     attempt = selectors.open_attempt_for(user=user, quiz=quiz)
     if attempt is not None:
         if not layout_matches(attempt.layout, questions):
             refresh_layout(attempt=attempt, questions=questions)
         return attempt
+    drawn = draw_questions(user=user, quiz=quiz, bank=questions)
     try:
         with transaction.atomic():
-            return Attempt.objects.create(user=user, quiz=quiz, layout=build_layout(questions))
+            return Attempt.objects.create(user=user, quiz=quiz, layout=build_layout(drawn))
     except IntegrityError:
         # Another request opened it a moment ago (the partial unique constraint allows one open attempt).
         return Attempt.objects.get(user=user, quiz=quiz, submitted_at__isnull=True)
 
 
 def refresh_layout(*, attempt: Attempt, questions: Sequence[Question]) -> None:
-    attempt.layout = build_layout(questions)
+    """Draw again for an open attempt whose questions were edited (``questions``: the bank)."""
+    attempt.layout = build_layout(draw_questions(user=attempt.user, quiz=attempt.quiz, bank=questions))
     Attempt.objects.filter(pk=attempt.pk, submitted_at__isnull=True).update(layout=attempt.layout)
 
 

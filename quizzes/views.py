@@ -13,7 +13,7 @@ from lessons.models import Course
 
 from . import selectors, services
 from .models import Attempt
-from .presentation import attempt_review, form_questions
+from .presentation import attempt_review, form_questions, sections_to_reread
 
 
 def _quiz_url(page: selectors.QuizPage) -> str:
@@ -39,9 +39,7 @@ def quiz(request: HttpRequest, course_slug: str, lesson_slug: str) -> HttpRespon
     page = selectors.quiz_page(course_slug=course_slug, lesson_slug=lesson_slug)
     if request.method == "POST":
         return _submit(request, page)
-    allowed_at = selectors.retake_allowed_at(
-        quiz=page.quiz, last_attempt=selectors.last_sealed_attempt(user=request.user, quiz=page.quiz)
-    )
+    allowed_at = selectors.retake_allowed_at(user=request.user, quiz=page.quiz)
     if allowed_at is not None:
         return render(request, "quizzes/quiz_cooloff.html", {"page": page, "allowed_at": allowed_at})
     attempt = services.start_attempt(user=request.user, quiz=page.quiz, questions=page.questions)
@@ -57,7 +55,7 @@ def _render_form(
 ) -> HttpResponse:
     questions = form_questions(
         attempt=attempt,
-        questions=page.questions,
+        questions=services.questions_of(attempt, page.questions),
         chosen_tokens=answers.tokens if answers else None,
         missing=answers.missing if answers else (),
     )
@@ -98,15 +96,14 @@ def _submit(request: HttpRequest, page: selectors.QuizPage) -> HttpResponse:
         services.refresh_layout(attempt=attempt, questions=page.questions)
         notice = "This quiz was updated while you were answering it. Please answer the questions again."
         return _render_form(request, page, attempt, notice=notice)
+    asked = services.questions_of(attempt, page.questions)
     try:
-        answers = services.read_answers(attempt=attempt, questions=page.questions, data=request.POST)
+        answers = services.read_answers(attempt=attempt, questions=asked, data=request.POST)
     except services.ForgedSubmission as exc:
         return _bad_submission(request, page, str(exc))
     if not answers.complete:
         return _render_form(request, page, attempt, answers=answers)
-    result = services.submit_attempt(
-        user=request.user, attempt=attempt, questions=page.questions, answers=answers.choices
-    )
+    result = services.submit_attempt(user=request.user, attempt=attempt, questions=asked, answers=answers.choices)
     if not result.recorded:
         messages.info(request, "You already submitted this attempt; here is its result.")
     return redirect(_result_url(page, result.attempt))
@@ -129,16 +126,17 @@ def quiz_result(request: HttpRequest, course_slug: str, lesson_slug: str, attemp
     next_status = next(
         (s for s in progress.modules if s.module.order > page.module.order and not s.completed), None
     )
-    allowed_at = selectors.retake_allowed_at(
-        quiz=page.quiz, last_attempt=selectors.last_sealed_attempt(user=request.user, quiz=page.quiz)
-    )
+    allowed_at = selectors.retake_allowed_at(user=request.user, quiz=page.quiz)
     return render(
         request,
         "quizzes/quiz_result.html",
         {
             "page": page,
             "attempt": attempt,
-            "review": attempt_review(attempt=attempt, questions=page.questions),
+            "review": attempt_review(attempt=attempt, questions=services.questions_of(attempt, page.questions)),
+            "reread": sections_to_reread(
+                attempt=attempt, questions=services.questions_of(attempt, page.questions), toc=page.lesson.toc
+            ),
             "progress": progress,
             "status": status,
             "next_status": next_status,

@@ -97,7 +97,13 @@ THROTTLE_RATES = {
     "verification_email": {"ip": "20/h", "user": "3/h"},
     "experiment_run": {"ip": "60/h", "user": "30/h"},
 }
-RATELIMIT_FAIL_OPEN = True  # a cache outage must not lock everybody out
+RATELIMIT_FAIL_OPEN = True
+# Quiz retakes (quizzes.selectors.retake_allowed_at): free after the first failures, then growing pauses.
+QUIZ_FREE_FAILURES = int(os.environ.get("QUIZ_FREE_FAILURES", "3"))
+QUIZ_FAILURE_WINDOW_HOURS = 24
+QUIZ_COOLOFF_STEPS_MINUTES = tuple(
+    int(m) for m in os.environ.get("QUIZ_COOLOFF_STEPS_MINUTES", "10,60,360").split(",")
+)  # a cache outage must not lock everybody out
 
 # Only our own scripts; styles allow inline because plotly.js injects <style> elements at run time.
 CONTENT_SECURITY_POLICY = {

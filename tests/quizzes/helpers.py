@@ -100,14 +100,15 @@ def open_quiz(client: Client, module: Module) -> QuizForm:
 
 
 def answers(form: QuizForm, module: Module, *, right: int | None = None, wrong: set[int] = frozenset()) -> dict:
-    """POST data answering the form: the first ``right`` questions right (all by default), the rest wrong;
-    question numbers (1-based) in ``wrong`` are answered wrong regardless."""
-    questions = list(Question.objects.filter(quiz__module=module).order_by("order", "id"))
+    """POST data answering the form: the first ``right`` questions shown right (all by default), the rest wrong;
+    question numbers (1-based) in ``wrong`` are answered wrong regardless. The form shows the five questions the
+    attempt drew from the module's bank."""
+    by_id = {q.pk: q for q in Question.objects.filter(quiz__module=module)}
+    questions = [by_id[int(fq.name.removeprefix("question-"))] for fq in form.questions]
     right = len(questions) if right is None else right
     key = {c.question_id: c.text for c in Choice.objects.filter(question__in=questions, is_correct=True)}
     data = {"attempt": form.attempt}
     for number, (question, form_question) in enumerate(zip(questions, form.questions, strict=True), start=1):
-        assert form_question.name == f"question-{question.pk}"
         answer_right = number <= right and number not in wrong
         option = next(o for o in form_question.options if (o.label == key[question.pk]) == answer_right)
         data[form_question.name] = option.value

@@ -100,11 +100,20 @@ def test_a_new_question_can_be_added_with_its_choices_to_a_draft(admin_client, c
     assert created.choices.count() == 2 and created.choices.get(is_correct=True).text == "Choice 1"
 
 
-def test_adding_a_sixth_question_to_a_published_quiz_is_refused(admin_client, quiz):
+def test_a_published_quiz_bank_can_grow_with_valid_questions(admin_client, quiz):
     question = Question(quiz=quiz, order=6, prompt="Sixth?", explanation="Because.")
     response = admin_client.post(reverse("admin:quizzes_question_add"), _choices_post(question, [True, False]))
+    assert response.status_code == 302
+    assert quiz.questions.count() == 6
+
+
+def test_a_published_quiz_keeps_five_first_attempt_questions_or_none(admin_client, quiz):
+    url = reverse("admin:quizzes_quiz_change", args=[quiz.pk])
+    data = _quiz_post(quiz, published=True)
+    data["questions-0-first_attempt"] = "on"
+    response = admin_client.post(url, data)
     assert response.status_code == 200
-    assert "Unpublish it before adding another" in response.content.decode()
+    assert "Mark exactly 5 questions (or none) as the first attempt" in response.content.decode()
 
 
 def _quiz_post(quiz: Quiz, *, published: bool, delete: set[int] = frozenset(), new: int = 0) -> dict:
@@ -136,7 +145,9 @@ def test_a_quiz_without_five_questions_can_be_saved_as_a_draft_but_not_published
     url = reverse("admin:quizzes_quiz_change", args=[quiz.pk])
     refused = admin_client.post(url, _quiz_post(quiz, published=True, delete={4}))
     assert refused.status_code == 200
-    assert "A published quiz needs exactly 5 questions; this one would have 4." in refused.content.decode()
+    assert "A published quiz needs at least 5 questions (each attempt draws 5); this one would have 4." in (
+        refused.content.decode()
+    )
     assert quiz.questions.count() == 5
 
     draft = admin_client.post(url, _quiz_post(quiz, published=False, delete={4}))
