@@ -12,8 +12,8 @@ statistics, environment) against the same torch work written as a bare loop:
 * sequence-latency: per-call median from ``common.measure`` (Timer.blocked_autorange,
   warm-up, sync) vs a bare ``time.perf_counter()`` loop around the same forward,
   interleaved, for a few (model, batch, length) points;
-* gradient-flow and long-range-recall: ``run()`` wall time vs the same models, inputs
-  and backward passes / training steps in a plain loop.
+* gradient-flow, long-range-recall and length-extrapolation: ``run()`` wall time vs the
+  same models, inputs and backward passes / training steps in a plain loop.
 
 No Django import anywhere: this exercises exactly what the Celery worker calls.
 """
@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench import experiment_length_extrapolation
 from experiments.bench import gradient_flow, long_range_recall, registry, sequence_latency
 from experiments.bench.common import measure, resolve_device, seed_everything, sync_for, torch_threads
 
@@ -236,6 +237,11 @@ def main() -> None:
             bare_s = min(bare)
             overhead = min(harness) / bare_s - 1
             print(f"warm run() {min(harness):.2f} s vs bare {bare_s:.2f} s (fastest of {len(bare)} each, ABBA)")
+        elif name == "length-extrapolation":
+            experiment_length_extrapolation.print_length_extrapolation(result)
+            harness_s, bare_s = experiment_length_extrapolation.overhead(cfg)
+            overhead = harness_s / bare_s - 1
+            print(f"per scheme, fastest of 2 each, ABBA: run() {harness_s:.2f} s vs bare {bare_s:.2f} s")
         else:
             print_recall(result)
             harness_s, bare_s = recall_overhead(cfg)
@@ -255,7 +261,8 @@ def main() -> None:
     print("(overhead = harness / bare - 1. sequence-latency: median over points of the fastest per-call medians;")
     print(" gradient-flow: warm run() vs the same gradients in a plain loop, ABBA, fastest of each; long-range-recall:")
     print(" each (model, d) by train_and_test vs a bare loop, ABBA, fastest of each, summed. run() s: the first,")
-    print(" cold run in this process, as a visitor's first run in a fresh worker would be)")
+    print(" cold run in this process, as a visitor's first run in a fresh worker would be; length-extrapolation:")
+    print(" run() for one scheme vs its training and evaluations in a plain loop, ABBA, fastest of each, summed)")
 
 
 def print_latency(result: dict[str, Any]) -> None:
