@@ -305,7 +305,6 @@ def run(config: LengthExtrapolationConfig, progress: Progress | None = None) -> 
         "scheme_labels": {n: SCHEME_LABELS[n] for n in names},
         "accuracy": accuracy,
         "loss": loss,
-        "chance_accuracy": 1.0 / cfg.vocab,
         "claim": {
             "source": CLAIM_SOURCE,
             "text": "ALiBi extrapolates: its loss beyond the training length stays at its training-length level, "
