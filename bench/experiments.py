@@ -14,8 +14,8 @@ statistics, environment) against the same torch work written as a bare loop:
   interleaved, for a few (model, batch, length) points;
 * attention-cost: the same per-call comparison for the naive forward and the SDPA forward+backward at the
   middle length (``bench/experiment_attention_cost.py``);
-* gradient-flow and long-range-recall: ``run()`` wall time vs the same models, inputs
-  and backward passes / training steps in a plain loop.
+* gradient-flow, long-range-recall and length-extrapolation: ``run()`` wall time vs the
+  same models, inputs and backward passes / training steps in a plain loop.
 
 No Django import anywhere: this exercises exactly what the Celery worker calls.
 """
@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench import experiment_length_extrapolation
 from bench.experiment_attention_cost import attention_cost_overhead, print_attention_cost
 from experiments.bench import gradient_flow, long_range_recall, registry, sequence_latency
 from experiments.bench.common import measure, resolve_device, seed_everything, sync_for, torch_threads
@@ -248,6 +249,11 @@ def main() -> None:
                 print(f"{row['series']:48} n={row['n']:<6d} harness {row['harness_ms']:9.2f} ms"
                       f" bare {row['bare_ms']:9.2f} ms {ov:+7.1%}")
             overhead = statistics.median(r["harness_ms"] / r["bare_ms"] - 1 for r in rows)
+        elif name == "length-extrapolation":
+            experiment_length_extrapolation.print_length_extrapolation(result)
+            harness_s, bare_s = experiment_length_extrapolation.overhead(cfg)
+            overhead = harness_s / bare_s - 1
+            print(f"per scheme, fastest of 2 each, ABBA: run() {harness_s:.2f} s vs bare {bare_s:.2f} s")
         else:
             print_recall(result)
             harness_s, bare_s = recall_overhead(cfg)
@@ -268,7 +274,8 @@ def main() -> None:
     print(" gradient-flow: warm run() vs the same gradients in a plain loop, ABBA, fastest of each; long-range-recall:")
     print(" each (model, d) by train_and_test vs a bare loop, ABBA, fastest of each, summed. run() s: the first,")
     print(" cold run in this process, as a visitor's first run in a fresh worker would be; attention-cost: per-call")
-    print(" medians of measure_point vs a bare loop at the middle length, ABBA, fastest of each, median over series)")
+    print(" medians of measure_point vs a bare loop at the middle length, ABBA, fastest of each, median over series;")
+    print(" length-extrapolation: run() for one scheme vs its training and evaluations in a plain loop, ABBA, summed)")
 
 
 def print_latency(result: dict[str, Any]) -> None:

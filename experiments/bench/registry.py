@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from experiments.bench.attention_cost_config import AttentionCostConfig
 from experiments.bench.gradient_flow_config import GradientFlowConfig
+from experiments.bench.length_extrapolation_config import LengthExtrapolationConfig
 from experiments.bench.long_range_recall_config import LongRangeRecallConfig
 from experiments.bench.params import ParamError, coerce_params, schema_for
 from experiments.bench.sequence_latency_config import SequenceLatencyConfig
@@ -125,6 +126,18 @@ EXPERIMENTS: dict[str, Experiment] = {
             config_cls=AttentionCostConfig,
             run_path="experiments.bench.attention_cost:run",
             figure_path="experiments.bench.attention_cost_chart:attention_cost_figure",
+        ),
+        Experiment(
+            name="length-extrapolation",
+            title="Position schemes beyond the training length",
+            description=(
+                "Trains the same small causal Transformer with sinusoidal, learned absolute, RoPE, ALiBi and "
+                "no positions on a repeated-segment copying task at length L, then measures accuracy and loss "
+                "at L, 2L, 4L and 8L (learned positions stop at L)."
+            ),
+            config_cls=LengthExtrapolationConfig,
+            run_path="experiments.bench.length_extrapolation:run",
+            figure_path="experiments.bench.length_extrapolation_chart:length_extrapolation_figure",
         ),
     )
 }

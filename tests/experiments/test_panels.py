@@ -117,6 +117,12 @@ def test_module_one_embeds_all_three_experiments(client, course):
     assert html.count('src="/static/js/experiments.js"') == 1
 
 
+def test_module_five_embeds_the_length_extrapolation_experiment(client, course):
+    html = client.get("/courses/transformers-architecture/positional-encoding/").content.decode()
+
+    assert '<section class="experiment-panel" id="experiment-length-extrapolation"' in html
+
+
 def test_plotly_js_is_served_from_our_own_static_files(client):
     path = finders.find("vendor/plotly/plotly.min.js")
 
