@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from experiments.bench.attention_heads_config import AttentionHeadsConfig
 from experiments.bench.gradient_flow_config import GradientFlowConfig
 from experiments.bench.long_range_recall_config import LongRangeRecallConfig
 from experiments.bench.params import ParamError, coerce_params, schema_for
@@ -111,6 +112,19 @@ EXPERIMENTS: dict[str, Experiment] = {
             config_cls=LongRangeRecallConfig,
             run_path="experiments.bench.long_range_recall:run",
             figure_path="experiments.bench.charts:long_range_recall_figure",
+        ),
+        Experiment(
+            name="attention-heads",
+            title="What attention heads learn, which ones matter, and the KV cache",
+            description=(
+                "Trains a small 2-layer attention-only Transformer on an induction task (continue a repeated "
+                "segment), shows every head's attention map, measures each head's importance as the loss increase "
+                "when it alone is masked, prunes heads least important first, and compares the KV-cache memory "
+                "of MHA, GQA and MQA at the same width."
+            ),
+            config_cls=AttentionHeadsConfig,
+            run_path="experiments.bench.attention_heads:run",
+            figure_path="experiments.bench.attention_heads_chart:attention_heads_figure",
         ),
     )
 }
