@@ -9,7 +9,7 @@ import pytest
 from experiments.bench import registry
 from experiments.bench.registry import EXPERIMENTS, ParamError, UnknownExperiment
 
-NAMES = ["sequence-latency", "gradient-flow", "long-range-recall"]
+NAMES = ["sequence-latency", "gradient-flow", "long-range-recall", "attention-heads"]
 
 
 def test_registry_lists_the_three_experiments() -> None:
