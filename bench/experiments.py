@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench import experiment_attention_heads
 from experiments.bench import gradient_flow, long_range_recall, registry, sequence_latency
 from experiments.bench.common import measure, resolve_device, seed_everything, sync_for, torch_threads
 
@@ -236,6 +237,13 @@ def main() -> None:
             bare_s = min(bare)
             overhead = min(harness) / bare_s - 1
             print(f"warm run() {min(harness):.2f} s vs bare {bare_s:.2f} s (fastest of {len(bare)} each, ABBA)")
+        elif name == "attention-heads":
+            experiment_attention_heads.print_attention_heads(result)
+            harness_s, bare_s = experiment_attention_heads.overhead(
+                cfg, lambda name=name: run_experiment(name, device_class)["wall_s"], args.repeats
+            )
+            overhead = harness_s / bare_s - 1
+            print(f"warm run() {harness_s:.2f} s vs bare {bare_s:.2f} s (fastest of each, ABBA)")
         else:
             print_recall(result)
             harness_s, bare_s = recall_overhead(cfg)
@@ -254,8 +262,9 @@ def main() -> None:
         print(f"{name:20} {wall:8.2f} {fmt(bare_s):>8} {fmt(overhead, '+.1%'):>9} {fig_s * 1e3:10.0f}")
     print("(overhead = harness / bare - 1. sequence-latency: median over points of the fastest per-call medians;")
     print(" gradient-flow: warm run() vs the same gradients in a plain loop, ABBA, fastest of each; long-range-recall:")
-    print(" each (model, d) by train_and_test vs a bare loop, ABBA, fastest of each, summed. run() s: the first,")
-    print(" cold run in this process, as a visitor's first run in a fresh worker would be)")
+    print(" each (model, d) by train_and_test vs a bare loop, ABBA, fastest of each, summed; attention-heads: warm")
+    print(" run() vs training, evaluations, maps and KV tensors in plain loops, ABBA, fastest of each.")
+    print(" run() s: the first, cold run in this process, as a visitor's first run in a fresh worker would be)")
 
 
 def print_latency(result: dict[str, Any]) -> None:
