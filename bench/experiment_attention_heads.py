@@ -13,11 +13,14 @@ from experiments.bench.attention_heads_config import KV_DTYPE_BYTES, AttentionHe
 from experiments.bench.common import resolve_device, seed_everything, torch_threads
 
 
-def bare_run(cfg: AttentionHeadsConfig) -> float:
-    """Seconds for the work of ``ah.run`` written as plain loops: training, the held-out evaluations (all heads,
-    each head masked, cumulative pruning), the example's maps and the KV tensors; no progress, no result dict."""
+def bare_run(cfg: AttentionHeadsConfig) -> tuple[float, float]:
+    """(wall, process CPU) seconds for the work of ``ah.run`` written as plain loops.
+
+    Training, the held-out evaluations (all heads, each head masked, cumulative pruning), the example's maps and the
+    KV tensors; no progress reports, no statistics, no result dict.
+    """
     device = resolve_device(cfg.device)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with torch_threads(cfg.threads):
         seed_everything(cfg.seed)
         model = ah.AttentionOnlyTransformer(cfg.vocab, cfg.d_model, cfg.heads, cfg.layers, cfg.seq_len).to(device)
@@ -60,17 +63,34 @@ def bare_run(cfg: AttentionHeadsConfig) -> float:
             [w.cpu() for w in model(example)[1]]
             for _, kv_heads in ah.kv_variants(cfg.heads):
                 ah.real_kv_cache(model, example, kv_heads, getattr(torch, cfg.kv_dtype))
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
-def overhead(cfg: AttentionHeadsConfig, run_once: Any, repeats: int) -> tuple[float, float]:
-    """Fastest warm ``run()`` and fastest bare loop, timed ABBA (run, bare, bare, run) ``repeats // 2`` times."""
+def harness_run(cfg: AttentionHeadsConfig) -> tuple[float, float]:
+    """(wall, process CPU) seconds of ``run()`` itself, with a progress sink as the worker has."""
+    calls: list[float] = []
+    start, cpu = time.perf_counter(), time.process_time()
+    ah.run(cfg, lambda f, m: calls.append(f))
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
+def overhead(cfg: AttentionHeadsConfig, repeats: int) -> dict[str, float]:
+    """Fastest warm ``run()`` and fastest bare loop, timed ABBA (run, bare, bare, run) ``repeats // 2`` times.
+
+    Both wall and process CPU time: on a shared machine other processes inflate the wall clock by several times,
+    while a single-threaded run's CPU time counts only its own work.
+    """
     harness, bare = [], []
     for _ in range(max(1, repeats // 2)):
-        harness.append(run_once())
+        harness.append(harness_run(cfg))
         bare.extend([bare_run(cfg), bare_run(cfg)])
-        harness.append(run_once())
-    return min(harness), min(bare)
+        harness.append(harness_run(cfg))
+    return {
+        "harness_wall_s": min(w for w, _ in harness),
+        "bare_wall_s": min(w for w, _ in bare),
+        "harness_cpu_s": min(c for _, c in harness),
+        "bare_cpu_s": min(c for _, c in bare),
+    }
 
 
 def print_attention_heads(result: dict[str, Any]) -> None:

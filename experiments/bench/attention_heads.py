@@ -467,7 +467,7 @@ def role(prev: float, induction: float) -> str:
     if induction >= ROLE_THRESHOLD and induction >= prev:
         return "induction"
     if prev >= ROLE_THRESHOLD:
-        return "previous token"
+        return "prev. token"
     return "other"
 
 
@@ -486,7 +486,7 @@ def summarise(cfg: AttentionHeadsConfig, result: dict[str, Any]) -> dict[str, An
         "most_important_loss_increase": ranked[0][COLUMNS[1]],
         "loss_increase_by_head": {r["Head"]: r[COLUMNS[1]] for r in ranked},
         "induction_heads": [r["Head"] for r in rows if r["Role"] == "induction"],
-        "previous_token_heads": [r["Head"] for r in rows if r["Role"] == "previous token"],
+        "previous_token_heads": [r["Head"] for r in rows if r["Role"] == "prev. token"],
         "max_induction_score": max(r["Induction score"] for r in rows),
         "heads_prunable_within_tolerance": prunable,
         "prune_tolerance_nats": PRUNE_TOLERANCE,

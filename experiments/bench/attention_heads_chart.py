@@ -30,13 +30,14 @@ def attention_heads_figure(result: dict[str, Any]) -> dict[str, Any]:
     cols = result["table"]["columns"]
     rows = [dict(zip(cols, r, strict=True)) for r in result["table"]["rows"]]
     labels = [r[cols[0]] for r in rows]
+    kv = result["kv_cache"]
     maps = [m for layer in result["example"]["maps"] for m in layer]
     map_rows = math.ceil(len(maps) / MAP_COLUMNS)
     specs: list[list[Any]] = [[{}, {}] for _ in range(map_rows)]
     specs += [[{}, {}], [{"colspan": 2}, None]]
     titles = [f"{r[cols[0]]}: {r['Role']}" for r in rows]
     titles += [""] * (map_rows * MAP_COLUMNS - len(maps))
-    titles += ["Loss increase when one head is masked", "Pruning heads, least important first", "KV cache"]
+    titles += ["Masking one head", "Pruning heads", f"KV cache, {kv['context']} tokens, {kv['dtype']}"]
     fig = make_subplots(
         rows=map_rows + 2,
         cols=MAP_COLUMNS,
@@ -79,13 +80,12 @@ def attention_heads_figure(result: dict[str, Any]) -> dict[str, Any]:
                 y=[r[cols[1]] for r in picked],
                 marker={"color": LAYER_COLORS[(layer - 1) % len(LAYER_COLORS)]},
                 customdata=[[r["Role"]] for r in picked],
-                name=f"Layer {layer}: loss increase (measured)",
+                name=f"Layer {layer} heads (measured)",
                 hovertemplate="%{x} (%{customdata[0]})<br>loss increase %{y:.3f} nats<extra></extra>",
             ),
             row=importance_row,
             col=1,
         )
-    fig.update_xaxes(title_text="head (layer, head)", row=importance_row, col=1)
     fig.update_yaxes(title_text="loss increase (nats)", row=importance_row, col=1)
 
     curve = result["pruning_curve"]
@@ -111,7 +111,7 @@ def attention_heads_figure(result: dict[str, Any]) -> dict[str, Any]:
             x=[share * total, share * total],
             y=[0, top],
             mode="lines",
-            name=f"Claim: {claim['pruned']}/{claim['total']} heads pruned, -0.15 BLEU (Voita et al. 2019)",
+            name=f"Claim: {claim['pruned']}/{claim['total']} heads pruned (Voita et al. 2019)",
             line={"color": "#888", "dash": "dash"},
             hovertemplate=f"Voita et al. 2019 (translation): {share:.0%} of heads pruned<extra></extra>",
         ),
@@ -121,7 +121,6 @@ def attention_heads_figure(result: dict[str, Any]) -> dict[str, Any]:
     fig.update_xaxes(title_text="heads masked", range=[-0.3, total + 0.3], row=importance_row, col=2)
     fig.update_yaxes(title_text="held-out loss (nats)", rangemode="tozero", row=importance_row, col=2)
 
-    kv = result["kv_cache"]
     kv_row = map_rows + 2
     variants = kv["variants"]
     mha = variants[0]
@@ -142,7 +141,7 @@ def attention_heads_figure(result: dict[str, Any]) -> dict[str, Any]:
             x=[v["label"] for v in variants],
             y=[mha["bytes"] * v["kv_heads"] / mha["kv_heads"] / 2**20 for v in variants],
             mode="lines+markers",
-            name="Claim: MHA cache / (h/g) (Shazeer 2019; Ainslie et al. 2023)",
+            name="Claim: MHA / (h/g) (Shazeer; Ainslie et al.)",
             line={"color": "#888", "dash": "dash"},
             marker={"symbol": "x"},
             hovertemplate="%{x}<br>claimed %{y:.3g} MiB<extra></extra>",
@@ -155,8 +154,7 @@ def attention_heads_figure(result: dict[str, Any]) -> dict[str, Any]:
     fig.update_layout(
         title={
             "text": f"Attention heads on {result['environment'].get('device', '?')}"
-            f"<br><sup>{_device_line(result)} · KV cache: {kv['context']} tokens x batch {kv['batch']}, "
-            f"{kv['dtype']}</sup>"
+            f"<br><sup>{_device_line(result)}</sup>"
         },
         template=TEMPLATE,
         height=260 * (map_rows + 2) + 160,
@@ -170,4 +168,5 @@ def attention_heads_figure(result: dict[str, Any]) -> dict[str, Any]:
         margin={"t": 90},
         showlegend=True,
     )
+    fig.update_annotations(font={"size": 12})  # subplot titles: two fit side by side on a phone
     return to_json_dict(fig)
