@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench import experiment_length_extrapolation
+from bench import experiment_attention_heads, experiment_length_extrapolation
 from bench.experiment_attention_cost import attention_cost_overhead, print_attention_cost
 from experiments.bench import gradient_flow, long_range_recall, registry, sequence_latency
 from experiments.bench.common import measure, resolve_device, seed_everything, sync_for, torch_threads
@@ -254,6 +254,15 @@ def main() -> None:
             harness_s, bare_s = experiment_length_extrapolation.overhead(cfg)
             overhead = harness_s / bare_s - 1
             print(f"per scheme, fastest of 2 each, ABBA: run() {harness_s:.2f} s vs bare {bare_s:.2f} s")
+        elif name == "attention-heads":
+            experiment_attention_heads.print_attention_heads(result)
+            t = experiment_attention_heads.overhead(cfg, args.repeats)
+            bare_s = t["bare_wall_s"]
+            overhead = t["harness_cpu_s"] / t["bare_cpu_s"] - 1
+            print(
+                f"warm run() {t['harness_wall_s']:.2f} s wall, {t['harness_cpu_s']:.2f} s CPU vs bare "
+                f"{t['bare_wall_s']:.2f} s wall, {t['bare_cpu_s']:.2f} s CPU (fastest of each, ABBA); overhead from CPU"
+            )
         else:
             print_recall(result)
             harness_s, bare_s = recall_overhead(cfg)
@@ -275,7 +284,8 @@ def main() -> None:
     print(" each (model, d) by train_and_test vs a bare loop, ABBA, fastest of each, summed. run() s: the first,")
     print(" cold run in this process, as a visitor's first run in a fresh worker would be; attention-cost: per-call")
     print(" medians of measure_point vs a bare loop at the middle length, ABBA, fastest of each, median over series;")
-    print(" length-extrapolation: run() for one scheme vs its training and evaluations in a plain loop, ABBA, summed)")
+    print(" length-extrapolation: run() for one scheme vs its training and evaluations in a plain loop, ABBA, summed;")
+    print(" attention-heads: warm run() vs training, evaluations, maps and KV tensors in plain loops, by CPU time)")
 
 
 def print_latency(result: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from experiments.bench.attention_cost_config import AttentionCostConfig
+from experiments.bench.attention_heads_config import AttentionHeadsConfig
 from experiments.bench.gradient_flow_config import GradientFlowConfig
 from experiments.bench.length_extrapolation_config import LengthExtrapolationConfig
 from experiments.bench.long_range_recall_config import LongRangeRecallConfig
@@ -126,6 +127,19 @@ EXPERIMENTS: dict[str, Experiment] = {
             config_cls=AttentionCostConfig,
             run_path="experiments.bench.attention_cost:run",
             figure_path="experiments.bench.attention_cost_chart:attention_cost_figure",
+        ),
+        Experiment(
+            name="attention-heads",
+            title="What attention heads learn, which ones matter, and the KV cache",
+            description=(
+                "Trains a small 2-layer attention-only Transformer on an induction task (continue a repeated "
+                "segment), shows every head's attention map, measures each head's importance as the loss increase "
+                "when it alone is masked, prunes heads least important first, and compares the KV-cache memory "
+                "of MHA, GQA and MQA at the same width."
+            ),
+            config_cls=AttentionHeadsConfig,
+            run_path="experiments.bench.attention_heads:run",
+            figure_path="experiments.bench.attention_heads_chart:attention_heads_figure",
         ),
         Experiment(
             name="length-extrapolation",

@@ -9,7 +9,8 @@ import pytest
 from experiments.bench import registry
 from experiments.bench.registry import EXPERIMENTS, ParamError, UnknownExperiment
 
-NAMES = ["sequence-latency", "gradient-flow", "long-range-recall", "attention-cost", "length-extrapolation"]
+NAMES = ["sequence-latency", "gradient-flow", "long-range-recall", "attention-cost", "attention-heads",
+         "length-extrapolation"]
 
 
 def test_registry_lists_every_experiment_in_course_order() -> None:

@@ -123,6 +123,12 @@ def test_module_five_embeds_the_length_extrapolation_experiment(client, course):
     assert '<section class="experiment-panel" id="experiment-length-extrapolation"' in html
 
 
+def test_module_four_embeds_the_attention_heads_panel(client, course):
+    html = client.get("/courses/transformers-architecture/multi-head-attention/").content.decode()
+
+    assert '<section class="experiment-panel" id="experiment-attention-heads"' in html
+
+
 def test_plotly_js_is_served_from_our_own_static_files(client):
     path = finders.find("vendor/plotly/plotly.min.js")
 
