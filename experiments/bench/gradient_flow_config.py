@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from experiments.bench.memory import F32, FIXED_ALLOWANCE, transformer_layer_params
+from experiments.bench.memory import F32, FIXED_ALLOWANCE, sequential_peak, transformer_layer_params
 from experiments.bench.params import cpu_threads_param, device_param, param
 
 MODEL_LABELS = {
@@ -48,7 +48,8 @@ class GradientFlowConfig:
     def peak_memory_bytes(self, device_class: str) -> int:
         """Estimated peak of one run: the costliest selected model's forward + backward on one seed's inputs.
 
-        Seeds and models run one after another, so only the worst of them counts.  Every model holds the input,
+        Seeds and models run one after another: the worst model counts, plus on a CPU what the allocator keeps
+        of the one before (``memory.sequential_peak``).  Every model holds the input,
         its leaf copy and the input gradient; a recurrent model keeps its per-step states and gates (about 5
         values per hidden unit and step for the tanh RNN, 13-15 for the gated cells); the Transformer keeps per
         layer its projections and feed-forward activations, plus the causal mask and positional table.  The
@@ -66,11 +67,9 @@ class GradientFlowConfig:
             layer = F32 * (tokens * 20 * d + b * self.heads * t)
             table = F32 * (t * t + t * d)
             costs.append(weights + table + self.transformer_layers * layer + F32 * tokens * 8 * d)
-        host = 3 * 8 * self.seeds * b * t
-        allowance = FIXED_ALLOWANCE[device_class]
-        if device_class == "cuda":
-            return int(inputs + max(costs) + allowance)
-        return int(inputs + max(costs) + host + allowance)
+        peak = inputs + sequential_peak(costs, device_class)
+        host = 3 * 8 * self.seeds * b * t if device_class == "cpu" else 0
+        return int(peak + host + FIXED_ALLOWANCE[device_class])
 
     def check(self) -> dict[str, str]:
         if self.hidden % self.heads:
