@@ -74,3 +74,25 @@ def test_a_run_over_the_worker_ceiling_ends_failed_with_the_reason_and_the_worke
         assert response.status_code == 202, response.content
         run = wait_for_run(response.json()["id"], celery_worker_process, until=finished)
     assert run.status == Status.SUCCEEDED, run.error
+
+
+@pytest.mark.django_db
+def test_a_real_cpu_allocation_failure_fails_the_run_with_a_clear_reason(monkeypatch):
+    """Not a faked exception: the CPU allocator's own error for an allocation the machine refuses (1 PB)."""
+    import torch
+
+    from experiments import catalog, tasks
+    from tests.experiments.factories import ExperimentRunFactory
+
+    def allocate_too_much(name, params, device_class, progress):
+        return torch.empty(2**50, dtype=torch.uint8)
+
+    monkeypatch.setattr(catalog, "execute", allocate_too_much)
+    monkeypatch.setattr(catalog, "detect_device_class", lambda: "cpu")
+    run = ExperimentRunFactory()
+
+    assert tasks.run_experiment.run(run.pk) == "failed"
+
+    run.refresh_from_db()
+    assert run.status == Status.FAILED
+    assert run.error.startswith("Ran out of memory on this server (RuntimeError).")
