@@ -16,12 +16,13 @@ DEV    := DJANGO_SETTINGS_MODULE=config.settings.dev
 # icons) for the browser tests, wrk (the load generator of `make bench`).
 APT_PACKAGES := libzbar0 poppler-utils fonts-dejavu-core fonts-wqy-zenhei chromium fonts-noto-color-emoji wrk
 
-.PHONY: help install system-deps setup run worker web test lint bench clean superuser
+.PHONY: help install system-deps setup run worker web test lint bench gpu-check clean superuser
 
 help:
 	@echo "make run    - set everything up and start the web server + a Celery worker (embedded defaults)"
 	@echo "make test   - set everything up and run the whole test suite"
 	@echo "make bench  - run the benchmarks under bench/"
+	@echo "make gpu-check - every experiment at its CUDA defaults: time, peak GPU memory vs estimate (needs a GPU)"
 	@echo "make lint   - ruff"
 
 $(STAMP): requirements.txt
@@ -64,6 +65,9 @@ lint: install
 
 bench: setup
 	$(PY) bench/run_all.py
+
+gpu-check: install
+	$(PY) bench/gpu_check.py
 
 clean:
 	rm -rf .var staticfiles .pytest_cache

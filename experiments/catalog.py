@@ -65,8 +65,19 @@ def default_params(name: str, device_class: str) -> dict[str, Any]:
     return {field["name"]: field["default"] for field in param_schema(name, device_class)}
 
 
+def memory_budgets() -> dict[str, int]:
+    """Bytes one run may use per device class: the ``EXPERIMENTS_*_MEMORY_BUDGET_MB`` settings."""
+    from django.conf import settings
+
+    return {
+        "cpu": settings.EXPERIMENTS_CPU_MEMORY_BUDGET_MB * 2**20,
+        "cuda": settings.EXPERIMENTS_CUDA_MEMORY_BUDGET_MB * 2**20,
+    }
+
+
 def validate_params(name: str, params: Any, device_class: str) -> dict[str, Any]:
-    """Check ``params`` against the experiment's bounds for ``device_class``; return them complete, as JSON.
+    """Check ``params`` against the experiment's bounds for ``device_class`` and the server's memory budget;
+    return them complete, as JSON.
 
     Raises :class:`UnknownExperimentError` or :class:`InvalidParamsError` (every problem at once).
     """
@@ -75,7 +86,7 @@ def validate_params(name: str, params: Any, device_class: str) -> dict[str, Any]
     if not isinstance(params, dict):
         raise InvalidParamsError({"params": "must be a JSON object of parameter names to values"})
     try:
-        config = registry.validate_params(name, params, device_class)
+        config = registry.validate_params(name, params, device_class, memory_budgets=memory_budgets())
     except registry.ParamError as exc:
         raise InvalidParamsError(exc.errors) from None
     return json_safe(config_as_dict(config))
@@ -125,7 +136,7 @@ def figure_json(name: str, result: dict[str, Any]) -> dict[str, Any]:
 def execute(name: str, params: dict[str, Any], device_class: str, progress) -> dict[str, Any]:
     """Run the experiment (worker only). Re-validates ``params`` for the worker's actual device class."""
     try:
-        config = registry.validate_params(name, params, device_class)
+        config = registry.validate_params(name, params, device_class, memory_budgets=memory_budgets())
     except registry.ParamError as exc:
         raise InvalidParamsError(exc.errors) from None
     return json_safe(registry.get_experiment(name).run(config, progress))

@@ -12,7 +12,8 @@ import time
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
-from . import catalog, services
+from . import catalog, memory_guard, services
+from .models import ExperimentRun
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,15 @@ def execute_run(*, run_id: int, soft_time_limit_s: float | None = None) -> str:
     run = services.claim_run(run_id=run_id)
     if run is None:
         return "skipped"
+    memory_guard.set_current_run(run_id)
+    try:
+        return _execute_claimed(run, soft_time_limit_s=soft_time_limit_s)
+    finally:
+        memory_guard.set_current_run(None)
+
+
+def _execute_claimed(run: ExperimentRun, *, soft_time_limit_s: float | None) -> str:
+    run_id = run.pk
     device_class = "unknown"
     try:
         device_class = catalog.detect_device_class()

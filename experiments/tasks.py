@@ -14,11 +14,12 @@ import logging
 
 from billiard.exceptions import WorkerLostError
 from celery import shared_task
+from celery.signals import worker_process_init
 from celery.worker import state as worker_state
 from celery.worker.request import Request
 from django.conf import settings
 
-from . import runner, services
+from . import memory_guard, runner, services
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,12 @@ class ExperimentRequest(Request):
                 logger.warning("experiment run %s failed in the worker's parent: %s", run_id, reason)
         except Exception:  # never let bookkeeping crash the worker's main process
             logger.exception("could not mark experiment run %s failed", run_id)
+
+
+@worker_process_init.connect
+def start_memory_ceiling(**_: object) -> None:
+    """Each pool child watches its own memory while it runs an experiment (see ``memory_guard``)."""
+    memory_guard.start_in_worker_child(settings.EXPERIMENTS_WORKER_MEMORY_LIMIT_MB)
 
 
 @shared_task(

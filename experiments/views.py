@@ -18,6 +18,7 @@ from django.utils.http import parse_etags, quote_etag, url_has_allowed_host_and_
 from django.views.decorators.http import require_GET, require_POST
 
 from . import catalog, polling, selectors, services
+from .bench.memory import MEMORY_ERROR_KEY
 from .models import ExperimentRun
 
 SIGN_IN_MESSAGE = "Sign in to run experiments on this server."
@@ -84,17 +85,47 @@ def _is_json(request: HttpRequest) -> bool:
     return request.content_type == "application/json"
 
 
+# A run request is small and flat: {"experiment": name, "params": {name: scalar or list of scalars}}.
+BODY_SHAPE = '{"experiment": name, "params": {name: value or [values]}}'
+MAX_BODY_BYTES = 16 * 1024
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def _parse_json_body(request: HttpRequest) -> tuple[str, Any]:
+    """The run request, or ValueError with the message to answer 400 with.
+
+    Anything but the flat shape above is refused here, before any of it is walked: a deeply nested
+    document makes the decoder itself recurse too deep (RecursionError), so nesting never reaches code
+    that was written for flat values.
+    """
+    if len(request.body) > MAX_BODY_BYTES:
+        raise ValueError(f"The request body is larger than {MAX_BODY_BYTES // 1024} KB; expected {BODY_SHAPE}.")
     try:
-        data = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError("The request body must be JSON: {\"experiment\": name, \"params\": {...}}.") from exc
+        data = json.loads(request.body or b"null", parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ValueError(f"The request body must be JSON: {BODY_SHAPE}.") from exc
     if not isinstance(data, dict):
-        raise ValueError("The request body must be a JSON object: {\"experiment\": name, \"params\": {...}}.")
+        raise ValueError(f"The request body must be a JSON object: {BODY_SHAPE}.")
+    unknown = sorted(set(data) - {"experiment", "params"})
+    if unknown:
+        raise ValueError(f"Unknown key(s) {', '.join(map(repr, unknown))} in the request body; expected {BODY_SHAPE}.")
     experiment = data.get("experiment")
     if not isinstance(experiment, str) or not experiment:
         raise ValueError("\"experiment\" must name an experiment.")
-    return experiment, data.get("params", {})
+    params = data.get("params", {})
+    if not isinstance(params, dict):
+        raise ValueError(f"\"params\" must be a JSON object; expected {BODY_SHAPE}.")
+    for name, value in params.items():
+        flat = isinstance(value, _SCALARS) or (
+            isinstance(value, list) and all(isinstance(item, _SCALARS) for item in value)
+        )
+        if not flat:
+            raise ValueError(f"Parameter {name!r} must be a number, a string, true/false or a list of those.")
+    return experiment, params
 
 
 def _params_from_form(request: HttpRequest, experiment: str) -> dict[str, Any]:
@@ -108,6 +139,13 @@ def _params_from_form(request: HttpRequest, experiment: str) -> dict[str, Any]:
         elif name in request.POST:
             params[name] = request.POST[name]
     return params
+
+
+def _invalid_params_message(errors: dict[str, str]) -> str:
+    """The 400's headline: a refusal for memory is the whole story, so it is said in full."""
+    if MEMORY_ERROR_KEY in errors:
+        return f"The run was not started. {errors[MEMORY_ERROR_KEY]}"
+    return "Some parameters are not valid."
 
 
 @require_POST
@@ -127,7 +165,7 @@ def run_create(request: HttpRequest) -> HttpResponse:
         message = f"Unknown experiment {experiment!r}; known experiments: {known}."
         return _json_error(400, message, errors={"experiment": message})
     except catalog.InvalidParamsError as exc:
-        return _json_error(400, "Some parameters are not valid.", errors=exc.errors)
+        return _json_error(400, _invalid_params_message(exc.errors), errors=exc.errors)
     except services.SubmissionRefusedError as exc:
         response = _json_error(exc.status_code, exc.message, run=run_summary(exc.run) if exc.run else None)
         if exc.retry_after_s:
@@ -158,7 +196,9 @@ def _run_create_from_form(request: HttpRequest) -> HttpResponse:
     except catalog.UnknownExperimentError:
         messages.error(request, f"Unknown experiment {experiment!r}.")
     except catalog.InvalidParamsError as exc:
-        details = "; ".join(f"{name}: {message}" for name, message in exc.errors.items())
+        details = "; ".join(
+            message if name == MEMORY_ERROR_KEY else f"{name}: {message}" for name, message in exc.errors.items()
+        )
         messages.error(request, f"The run was not started. {details}")
     except services.SubmissionRefusedError as exc:
         messages.error(request, exc.message)

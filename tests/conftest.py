@@ -90,7 +90,13 @@ def _database_url_of_current_test_db() -> str:
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, redis_url, tmp_path):
+def worker_env() -> dict[str, str]:
+    """Extra environment for the worker started by ``celery_worker_process``; a test module may override it."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, redis_url, tmp_path, worker_env):
     """Start a real Celery worker process against real Redis and the current test database.
 
     Yields a dict with the broker URL and a `logs()` callable. The worker is terminated afterwards.
@@ -103,6 +109,7 @@ def celery_worker_process(transactional_db, redis_url, tmp_path):
         "CELERY_RESULT_BACKEND": redis_url,
         "TA_VAR_DIR": str(tmp_path / "var"),
         "PYTHONUNBUFFERED": "1",
+        **worker_env,
     }
     log_path = tmp_path / "worker.log"
     log = log_path.open("w")

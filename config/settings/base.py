@@ -6,6 +6,7 @@ runs on SQLite and a file-system Celery broker under the git-ignored ``.var/`` f
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -281,6 +282,38 @@ EXPERIMENTS_REUSE_WINDOW_S = int(os.environ.get("EXPERIMENTS_REUSE_WINDOW_S", st
 # "cpu" or "cuda": the worker's device class, for the panel's defaults and bounds. "auto": the class the most
 # recent run actually ran on ("cpu" before any run), so the web process never initialises CUDA.
 EXPERIMENTS_DEVICE_CLASS = os.environ.get("EXPERIMENTS_DEVICE_CLASS", "auto")
+
+
+def _memory_bytes() -> int | None:
+    """This machine's memory, or the container's limit when that is lower (cgroup v2, then v1)."""
+    found = []
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        found.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        with contextlib.suppress(OSError, ValueError):
+            found.append(int(Path(path).read_text().strip()))  # "max" (no limit) is not a number
+    return min(found) if found else None
+
+
+# Memory one run may need, by the experiments' own estimates: a run whose estimate is larger is refused (400)
+# before anything is queued. Set both in production, for the machine the WORKER runs on (the web process judges
+# with its own machine's memory otherwise). CPU default: a quarter of this machine's (or container's) memory,
+# at most 16 GB, leaving the rest to the web server, the database and the worker's own overhead. GPU default:
+# 80 % of a 16 GB card, the smallest common one a GPU worker has; set it to 80 % of yours.
+_MEMORY = _memory_bytes()
+EXPERIMENTS_CPU_MEMORY_BUDGET_MB = int(
+    os.environ.get("EXPERIMENTS_CPU_MEMORY_BUDGET_MB", min(16384, (_MEMORY or 8 * 2**30) // 4 // 2**20))
+)
+EXPERIMENTS_CUDA_MEMORY_BUDGET_MB = int(os.environ.get("EXPERIMENTS_CUDA_MEMORY_BUDGET_MB", 16384 * 8 // 10))
+# Defence in depth, in the worker's pool child: a watchdog ends the child (and fails its run with the reason)
+# when its resident memory passes this ceiling, whatever the estimate said. Default: the CPU budget plus 1 GB
+# for the process itself (Python, Django, torch's libraries: about 400 MB resident) and the estimate's error.
+EXPERIMENTS_WORKER_MEMORY_LIMIT_MB = int(
+    os.environ.get("EXPERIMENTS_WORKER_MEMORY_LIMIT_MB", EXPERIMENTS_CPU_MEMORY_BUDGET_MB + 1024)
+)
+# A pool child still holding more than this after a run (the allocator keeps freed memory) is replaced by a
+# fresh one (Celery reads KiB). Half the budget above a torch child's own size.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = (512 + EXPERIMENTS_CPU_MEMORY_BUDGET_MB // 2) * 1024
 
 
 def ensure_var_dirs() -> None:

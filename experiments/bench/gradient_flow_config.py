@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from experiments.bench.memory import F32, FIXED_ALLOWANCE, sequential_peak, transformer_layer_params
 from experiments.bench.params import cpu_threads_param, device_param, param
 
 MODEL_LABELS = {
@@ -41,6 +42,34 @@ class GradientFlowConfig:
     threads: int = cpu_threads_param()
     seed: int = param("int", 0, min=0, max=2**31 - 1, help="Base random seed.")
     device: str = device_param()
+
+    MEMORY_HINT = "lower the number of samples or the sequence length"
+
+    def peak_memory_bytes(self, device_class: str) -> int:
+        """Estimated peak of one run: the costliest selected model's forward + backward on one seed's inputs.
+
+        Seeds and models run one after another: the worst model counts, plus on a CPU what the allocator keeps
+        of the one before (``memory.sequential_peak``).  Every model holds the input,
+        its leaf copy and the input gradient; a recurrent model keeps its per-step states and gates (about 5
+        values per hidden unit and step for the tanh RNN, 13-15 for the gated cells); the Transformer keeps per
+        layer its projections and feed-forward activations, plus the causal mask and positional table.  The
+        per-position ratios of all seeds are kept on the host in float64, with the copies the percentiles make.
+        """
+        b, t, d = self.samples, self.seq_len, self.hidden
+        tokens = b * t
+        inputs = 3 * F32 * tokens * d
+        per_model = {"rnn": 5, "lstm": 15, "lstm_fb1": 15, "lstm_fb3": 15, "gru": 13}
+        costs = [F32 * (per_model[name] + 1) * tokens * d for name in MODEL_SETS[self.models] if name in per_model]
+        if "transformer" in MODEL_SETS[self.models]:
+            # Causal attention without dropout takes PyTorch's fused (flash / memory-efficient) kernels, which
+            # never hold the n x n scores: per head and position only a log-sum-exp is kept.
+            weights = F32 * self.transformer_layers * transformer_layer_params(d, 4 * d)
+            layer = F32 * (tokens * 20 * d + b * self.heads * t)
+            table = F32 * (t * t + t * d)
+            costs.append(weights + table + self.transformer_layers * layer + F32 * tokens * 8 * d)
+        peak = inputs + sequential_peak(costs, device_class)
+        host = 3 * 8 * self.seeds * b * t if device_class == "cpu" else 0
+        return int(peak + host + FIXED_ALLOWANCE[device_class])
 
     def check(self) -> dict[str, str]:
         if self.hidden % self.heads:

@@ -38,14 +38,13 @@ from experiments.bench.common import (
     seed_everything,
     small_ops_run_notes,
 )
-from experiments.bench.long_range_recall_config import MODEL_LABELS, LongRangeRecallConfig
+from experiments.bench.long_range_recall_config import MODEL_LABELS, TEST_SIZE, LongRangeRecallConfig
 from experiments.bench.params import config_to_dict
 
 NUM_VALUES = 8  # K: label classes, chance = 1/K
 NUM_DISTRACTORS = 8
 QUERY = NUM_VALUES + NUM_DISTRACTORS  # token id of "?"
 VOCAB = QUERY + 1
-TEST_SIZE = 1000
 
 
 # ------------------------------------------------------------------------------- data

@@ -7,9 +7,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from experiments.bench.memory import (
+    F32,
+    FIXED_ALLOWANCE,
+    lstm_layer_params,
+    sequential_peak,
+    transformer_layer_params,
+)
 from experiments.bench.params import cpu_threads_param, device_param, param
 
 MODEL_LABELS = {"rnn": "RNN (tanh)", "lstm": "LSTM", "transformer": "Transformer (causal)"}
+TEST_SIZE = 1000  # held-out sequences scored after training
+VOCAB = 17  # 8 values, 8 distractors and the query token
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,35 @@ class LongRangeRecallConfig:
     threads: int = cpu_threads_param()
     seed: int = param("int", 0, min=0, max=2**31 - 1, help="Random seed (weights and data).")
     device: str = device_param()
+
+    MEMORY_HINT = "lower the batch size or the largest distance"
+
+    def peak_memory_bytes(self, device_class: str) -> int:
+        """Estimated peak of one run: the costliest model at the largest distance, training or testing.
+
+        Models and distances are trained one after another: the worst model at the largest distance counts, plus
+        on a CPU what the allocator keeps of the one before (``memory.sequential_peak``).  Training holds
+        weights, gradients and Adam's two moments (4 copies of the parameters) and one batch's activations;
+        testing scores all held-out sequences at once in inference mode.  The Transformer's causal attention
+        runs on PyTorch's fused kernels while training (no n x n scores kept), but at test time the encoder's
+        inference path materialises about 2.5 copies of one layer's scores for all held-out sequences.
+        """
+        h, b, n = self.hidden, self.batch, max(self.distances) + 1
+        heads = 4 if h % 4 == 0 else 1
+        costs = []
+        for name in self.model_names():
+            if name == "transformer":
+                params = self.transformer_layers * transformer_layer_params(h, 4 * h)
+                table = F32 * (n * n + n * h)
+                train = self.transformer_layers * F32 * b * n * 30 * h + table
+                test = F32 * TEST_SIZE * n * (5 * heads * n // 2 + 6 * h) + table
+            else:
+                params = lstm_layer_params(h, h) if name == "lstm" else h * (h + h) + 2 * h
+                train = F32 * b * n * (16 if name == "lstm" else 6) * h
+                test = F32 * TEST_SIZE * n * (5 if name == "lstm" else 4) * h
+            weights = F32 * (params + VOCAB * h + h * 8)
+            costs.append(4 * weights + max(train, test))
+        return int(sequential_peak(costs, device_class) + FIXED_ALLOWANCE[device_class])
 
     def model_names(self) -> tuple[str, ...]:
         if self.models == "all":

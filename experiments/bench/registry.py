@@ -22,6 +22,7 @@ from experiments.bench.attention_heads_config import AttentionHeadsConfig
 from experiments.bench.gradient_flow_config import GradientFlowConfig
 from experiments.bench.length_extrapolation_config import LengthExtrapolationConfig
 from experiments.bench.long_range_recall_config import LongRangeRecallConfig
+from experiments.bench.memory import check_memory
 from experiments.bench.params import ParamError, coerce_params, schema_for
 from experiments.bench.sequence_latency_config import SequenceLatencyConfig
 
@@ -170,13 +171,23 @@ def param_schema(name: str, device_class: str) -> list[dict[str, Any]]:
     return schema_for(get_experiment(name).config_cls, device_class)
 
 
-def validate_params(name: str, params: Mapping[str, Any] | None, device_class: str) -> Any:
+def validate_params(
+    name: str,
+    params: Mapping[str, Any] | None,
+    device_class: str,
+    *,
+    memory_budgets: Mapping[str, int] | None = None,
+) -> Any:
     """Frozen config for ``name``; missing params take the ``device_class`` defaults.
 
     Raises :class:`ParamError` whose ``errors`` maps each bad field (unknown name, wrong
-    type, out of bounds, cross-field rule) to a readable message.
+    type, out of bounds, cross-field rule) to a readable message.  With ``memory_budgets``
+    (bytes per device class) a config whose estimated peak memory exceeds the budget of
+    the device it would run on is refused too, under the key ``"memory"``.
     """
-    return coerce_params(get_experiment(name).config_cls, params, device_class)
+    config = coerce_params(get_experiment(name).config_cls, params, device_class)
+    check_memory(config, device_class, dict(memory_budgets) if memory_budgets else None)
+    return config
 
 
 def detect_device_class() -> str:

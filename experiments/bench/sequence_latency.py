@@ -37,7 +37,7 @@ from experiments.bench.common import (
     sync_for,
 )
 from experiments.bench.params import config_to_dict
-from experiments.bench.sequence_latency_config import MAX_POSITIONS, SequenceLatencyConfig
+from experiments.bench.sequence_latency_config import D_FF, MAX_POSITIONS, SequenceLatencyConfig
 
 # The seed lesson's "Typical results (on GPU)" comment, verbatim: batch 32, hidden 512,
 # vocab 10000, 1-layer LSTM vs 6-layer TransformerEncoder, inference, GPU unspecified.
@@ -51,7 +51,6 @@ SEED_CLAIMS: dict[str, Any] = {
     "transformer_ms": [3.12, 4.23, 5.67, 9.34, 28.45, 89.23],
 }
 
-D_FF = 2048  # nn.TransformerEncoderLayer's default dim_feedforward, as in the seed
 MODELS = ("lstm", "transformer")
 
 

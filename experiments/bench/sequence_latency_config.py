@@ -7,9 +7,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from experiments.bench.memory import (
+    F32,
+    FIXED_ALLOWANCE,
+    attention_scores,
+    lstm_layer_params,
+    transformer_layer_params,
+)
 from experiments.bench.params import device_param, param
 
 MAX_POSITIONS = 5000  # the seed's learned positional parameter is (1, 5000, hidden)
+D_FF = 2048  # nn.TransformerEncoderLayer's default dim_feedforward, as in the seed
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,37 @@ class SequenceLatencyConfig:
     )
     seed: int = param("int", 0, min=0, max=2**31 - 1, help="Random seed for weights and inputs.")
     device: str = device_param()
+
+    MEMORY_HINT = "lower the batch size or the sequence length (or use inference mode)"
+
+    def peak_memory_bytes(self, device_class: str) -> int:
+        """Estimated peak of one run: both models' weights (and gradients in train mode) plus the largest point.
+
+        Points run one model at a time and memory only grows with batch and length, so the largest batch at the
+        longest length is the worst point.  Train mode keeps, per encoder layer, the softmaxed scores, the
+        dropout mask and the dropped scores (about 12 bytes per score) and the feed-forward activations, and the
+        backward of a layer needs as much again for its gradients; the cross-entropy over the vocabulary holds
+        logits, log-softmax and two gradients of the same size.  Inference holds one layer's scores at a time.
+        """
+        d, v, b, t = self.hidden, self.vocab, max(self.batch_sizes), max(self.seq_lens)
+        lstm = 2 * v * d + v + sum(lstm_layer_params(d, d) for _ in range(self.rnn_layers))
+        transformer = 2 * v * d + v + MAX_POSITIONS * d + self.transformer_layers * transformer_layer_params(d, D_FF)
+        weights = F32 * (lstm + transformer)
+        scores = attention_scores(b, self.heads, t)
+        tokens = b * t
+        if self.mode == "train":
+            layer_kept = 12 * scores + F32 * tokens * (3 * D_FF + 14 * d)
+            layer_backward = 12 * scores + F32 * tokens * 2 * D_FF
+            tf = self.transformer_layers * layer_kept + layer_backward
+            rnn = self.rnn_layers * F32 * 12 * tokens * d
+            logits = 4 * F32 * tokens * v
+            work = 2 * weights + max(tf, rnn) + logits
+        else:
+            tf = F32 * (scores + tokens * (D_FF + 6 * d))
+            rnn = F32 * 6 * tokens * d
+            work = weights + max(tf, rnn) + F32 * tokens * v
+        gemm = weights + 3 * F32 * self.gemm_size**2  # the peak-FLOP/s matmul: two operands and the product
+        return int(max(work, gemm) + FIXED_ALLOWANCE[device_class])
 
     def check(self) -> dict[str, str]:
         """Cross-field constraints that single-field bounds cannot express."""

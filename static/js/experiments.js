@@ -155,7 +155,11 @@
     var unplaced = [];
     Object.keys(errors || {}).forEach(function (name) {
       var field = panel.form.querySelector('[data-field="' + name + '"]');
-      if (!field) { unplaced.push(name + ": " + errors[name]); return; }
+      if (!field) {
+        // A refusal for the whole run (too much memory) is already the headline: do not repeat it.
+        if (!(message && message.indexOf(errors[name]) !== -1)) unplaced.push(name + ": " + errors[name]);
+        return;
+      }
       field.classList.add("field--error");
       var error = field.querySelector("[data-role=error]");
       error.textContent = errors[name];

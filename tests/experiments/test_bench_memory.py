@@ -1,0 +1,65 @@
+"""Each experiment's peak-memory estimate against the peak really measured around its run.
+
+The estimate decides which runs a server refuses, so it must not be optimistic (at most 25 % under the
+measured peak) and must not be so pessimistic that it refuses runs that would fit (at most 2x the peak).
+The configurations are small enough for a shared CPU but large enough that the run's tensors, not the
+allocator's fixed overhead, dominate the peak.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from experiments.bench import registry
+
+torch = pytest.importorskip("torch")
+
+from experiments.bench.common import PeakMemory  # noqa: E402
+
+CASES = {
+    "sequence-latency": [
+        # train: per-layer attention scores (batch x heads x n x n) kept for backward
+        {"hidden": 64, "heads": 16, "rnn_layers": 1, "transformer_layers": 1, "vocab": 16, "batch_sizes": [4],
+         "seq_lens": [400], "mode": "train"},
+        # train: logits over a large vocabulary and their cross-entropy gradients
+        {"hidden": 128, "heads": 2, "rnn_layers": 1, "transformer_layers": 1, "vocab": 20000, "batch_sizes": [2],
+         "seq_lens": [200], "mode": "train"},
+        # inference: one layer's scores at a time
+        {"hidden": 64, "heads": 16, "rnn_layers": 1, "transformer_layers": 1, "vocab": 16, "batch_sizes": [4],
+         "seq_lens": [800], "mode": "inference"},
+    ],
+    "gradient-flow": [
+        {"seq_len": 1000, "hidden": 128, "samples": 64, "seeds": 1, "models": "lstm"},
+        {"seq_len": 1000, "hidden": 256, "samples": 32, "seeds": 1, "models": "rnn"},
+        {"seq_len": 1000, "hidden": 64, "samples": 32, "seeds": 1, "models": "transformer", "heads": 8},
+    ],
+    "long-range-recall": [
+        {"distances": [200], "steps": 2, "hidden": 128, "batch": 64, "models": "lstm"},
+        # three models one after another: the allocator keeps part of what the previous one freed
+        {"distances": [20, 100], "steps": 2, "hidden": 64, "batch": 32, "models": "all"},
+        {"distances": [100], "steps": 2, "hidden": 64, "batch": 32, "transformer_layers": 2, "models": "transformer"},
+    ],
+}
+FAST = {
+    "sequence-latency": {"min_run_time": 0.05, "gemm_size": 64},
+    "gradient-flow": {},
+    "long-range-recall": {},
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "params"), [(name, params) for name, cases in CASES.items() for params in cases]
+)
+def test_the_estimate_is_within_a_factor_of_two_of_the_measured_peak_and_never_25_percent_under(
+    name, params, one_torch_thread
+):
+    config = registry.validate_params(name, {**params, **FAST[name], "device": "cpu"}, "cpu")
+    run = registry.get_experiment(name).run
+    memory = PeakMemory(torch.device("cpu"))
+    memory(lambda: run(config))
+    measured, estimate = memory.peak_bytes, config.peak_memory_bytes("cpu")
+    assert measured and measured > 100 * 2**20, f"too small to compare: {measured / 2**20:.0f} MB"
+    ratio = estimate / measured
+    assert 0.75 <= ratio <= 2.0, (
+        f"{name} {params}: estimate {estimate / 2**20:.0f} MB, measured {measured / 2**20:.0f} MB (x{ratio:.2f})"
+    )
