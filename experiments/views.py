@@ -17,6 +17,8 @@ from django.utils import timezone
 from django.utils.http import parse_etags, quote_etag, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from config import throttle
+
 from . import catalog, polling, selectors, services
 from .bench.memory import MEMORY_ERROR_KEY
 from .models import ExperimentRun
@@ -150,10 +152,13 @@ def _invalid_params_message(errors: dict[str, str]) -> str:
 
 @require_POST
 def run_create(request: HttpRequest) -> HttpResponse:
+    wait = throttle.exceeded(request, "experiment_run") if request.user.is_authenticated else None
     if not _is_json(request):
-        return _run_create_from_form(request)
+        return _run_create_from_form(request, throttled_for_s=wait)
     if not request.user.is_authenticated:
         return _json_error(401, SIGN_IN_MESSAGE, login_url=reverse("login"))
+    if wait is not None:
+        return throttle.too_many_requests(request, wait, json=True)
     try:
         experiment, params = _parse_json_body(request)
     except ValueError as exc:
@@ -180,7 +185,7 @@ def run_create(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _run_create_from_form(request: HttpRequest) -> HttpResponse:
+def _run_create_from_form(request: HttpRequest, *, throttled_for_s: int | None) -> HttpResponse:
     """The lesson panel without JavaScript: submit, then go back to the lesson with a message."""
     next_url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
@@ -190,6 +195,10 @@ def _run_create_from_form(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(next_url)
     experiment = request.POST.get("experiment", "")
     anchor = f"#experiment-{experiment}" if experiment else ""
+    if throttled_for_s is not None:
+        minutes = max(1, round(throttled_for_s / 60))
+        messages.error(request, f"You have started many runs recently. Please try again in about {minutes} min.")
+        return HttpResponseRedirect(next_url + anchor)
     try:
         params = _params_from_form(request, experiment)
         submission = services.submit_run(user=request.user, experiment=experiment, params=params)

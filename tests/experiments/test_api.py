@@ -409,3 +409,22 @@ def test_an_anonymous_form_post_is_sent_to_sign_in(client):
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
     assert not ExperimentRun.objects.exists()
+
+
+def test_run_requests_are_throttled_per_account_with_retry_after(signed_in_client, settings, tiny_params):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "experiment_run": {"ip": "100/h", "user": "2/h"}}
+    for _ in range(2):
+        assert post_run(signed_in_client, "no-such-experiment", tiny_params).status_code == 400
+    refused = post_run(signed_in_client, "sequence-latency", tiny_params)
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0 and "Too many attempts" in refused.json()["error"]
+    assert not ExperimentRun.objects.exists()
+
+
+def test_a_throttled_form_post_returns_to_the_lesson_with_a_message(signed_in_client, settings):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "experiment_run": {"ip": "100/h", "user": "0/h"}}
+    response = signed_in_client.post(
+        RUNS_URL, {"experiment": "sequence-latency", "next": "/courses/x/y/"}, follow=True
+    )
+    assert "You have started many runs recently" in response.content.decode()
+    assert not ExperimentRun.objects.exists()
