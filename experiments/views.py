@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import catalog, polling, selectors, services
 from .models import ExperimentRun
+from .notes import notes_html
 
 SIGN_IN_MESSAGE = "Sign in to run experiments on this server."
 
@@ -53,6 +54,8 @@ def run_payload(run: ExperimentRun, *, queue_position: int | None) -> dict[str, 
         "environment": run.environment,
         "error": run.error or None,
         "result": run.result,
+        # The notes as the panel shows them (inline Markdown, sanitised), so the script never renders Markdown.
+        "notes_html": notes_html((run.result or {}).get("notes") or []),
         "figure": run.figure,
     }
 

@@ -47,14 +47,268 @@
     return String(value);
   }
 
-  // Phones: smaller type and margins, a little more height for the legend, so the plot keeps its room.
-  function narrowLayout(layout) {
-    layout.margin = Object.assign({}, layout.margin || {}, { l: 48, r: 8 });
-    layout.font = Object.assign({ size: 10 }, layout.font || {});
-    layout.title = Object.assign({}, typeof layout.title === "string" ? { text: layout.title } : layout.title || {},
-      { font: { size: 12 } });
-    layout.legend = Object.assign({}, layout.legend || {}, { font: { size: 10 } });
-    if (layout.height) layout.height = Math.round(layout.height * 1.15);
+  // ---- Chart layout: the browser half of experiments/bench/chart_layout.py, for every experiment's figure. ----
+  // The server fixes what does not depend on the screen (legend below, decade ticks, hover units); here the figure
+  // is fitted to the width it gets: subplots stack below NARROW_PX, side-by-side subplots get room for their axis
+  // labels, long titles and legend entries wrap, and the top and bottom margins are measured from the drawn text.
+  var NARROW_PX = 640;
+  var FIT_PASSES = 4;
+  var LEGEND_LIFT_PX = 12;  // the last legend row's text hangs a little below the legend's own box
+  var TITLE_DROP_PX = 10;   // and the title's first line needs this much above it
+  var measureContext = null;
+
+  function clone(value) { return JSON.parse(JSON.stringify(value)); }
+
+  function plainText(html) { return String(html).replace(/<[^>]*>/g, ""); }
+
+  function textWidth(text, size, family) {
+    measureContext = measureContext || document.createElement("canvas").getContext("2d");
+    measureContext.font = size + "px " + family;
+    return measureContext.measureText(text).width;
+  }
+
+  function titleText(title) { return title && typeof title === "object" ? title.text || "" : title || ""; }
+
+  function setTitleText(owner, text) {
+    owner.title = Object.assign({}, typeof owner.title === "object" ? owner.title : {}, { text: text });
+  }
+
+  // Word-wraps a plotly text (lines split by <br>; a whole line may be <sup>…</sup>) to at most maxPx per line.
+  function wrapText(text, maxPx, size, family) {
+    if (!text || maxPx <= 0) return text;
+    return String(text).split(/<br\s*\/?>/i).map(function (line) {
+      var sup = /^\s*<sup>([\s\S]*)<\/sup>\s*$/i.exec(line);
+      var inner = sup ? sup[1] : line;
+      if (/</.test(inner)) return line;  // other markup: splitting it between words could break a tag
+      var px = sup ? size * 0.7 : size;
+      var lines = [];
+      var current = "";
+      inner.split(/\s+/).filter(Boolean).forEach(function (word) {
+        var candidate = current ? current + " " + word : word;
+        if (current && textWidth(candidate, px, family) > maxPx) { lines.push(current); current = word; }
+        else current = candidate;
+      });
+      if (current) lines.push(current);
+      return lines.map(function (part) { return sup ? "<sup>" + part + "</sup>" : part; }).join("<br>");
+    }).join("<br>");
+  }
+
+  function axisKey(ref, letter) { return letter + "axis" + (ref ? String(ref).slice(1) : ""); }
+
+  // The subplots that hold traces: their axes and their domains as drawn side by side.
+  function subplotsOf(data, layout) {
+    var seen = {};
+    var cells = [];
+    data.forEach(function (trace) {
+      var x = axisKey(trace.xaxis, "x");
+      var y = axisKey(trace.yaxis, "y");
+      if (seen[x + y]) return;
+      layout[x] = layout[x] || {};
+      layout[y] = layout[y] || {};
+      if (layout[x].overlaying || layout[y].overlaying) return;
+      seen[x + y] = true;
+      cells.push({ x: x, y: y, xd: (layout[x].domain || [0, 1]).slice(), yd: (layout[y].domain || [0, 1]).slice() });
+    });
+    // make_subplots' titles: paper annotations centred just above a subplot.
+    (layout.annotations || []).forEach(function (note) {
+      if ((note.xref || "paper") !== "paper" || (note.yref || "paper") !== "paper") return;
+      cells.forEach(function (cell) {
+        if (!cell.title && Math.abs(note.x - (cell.xd[0] + cell.xd[1]) / 2) < 0.01 &&
+            Math.abs(note.y - cell.yd[1]) < 0.03) cell.title = note;
+      });
+    });
+    return cells;
+  }
+
+  function columnsOf(cells) {
+    var starts = [];
+    cells.forEach(function (cell) {
+      var start = Math.round(cell.xd[0] * 1000);
+      if (starts.indexOf(start) < 0) starts.push(start);
+    });
+    return starts.length;
+  }
+
+  // An axis without a title borrows the title of an axis in the same column (x) or row (y) of the original grid,
+  // so that each stacked subplot says what it shows.
+  function borrowTitles(layout, cells, letter) {
+    var domainOf = letter === "x" ? "xd" : "yd";
+    cells.forEach(function (cell) {
+      var axis = layout[cell[letter]];
+      if (titleText(axis.title)) return;
+      var donor = cells.filter(function (other) {
+        return other[domainOf][0] === cell[domainOf][0] && titleText(layout[other[letter]].title);
+      })[0];
+      if (donor) axis.title = clone(layout[donor[letter]].title);
+    });
+  }
+
+  function lineCount(text) { return text ? String(text).split(/<br\s*\/?>/i).length : 0; }
+
+  function stackSubplots(layout, cells, width, font) {
+    // Column by column: the subplots of one column share their x axis and belong together (make_subplots).
+    cells.sort(function (a, b) { return (a.xd[0] - b.xd[0]) || (b.yd[1] - a.yd[1]); });
+    borrowTitles(layout, cells, "x");
+    borrowTitles(layout, cells, "y");
+    var tallest = Math.max.apply(null, cells.map(function (cell) { return cell.yd[1] - cell.yd[0]; }));
+    var base = Math.max(200, Math.min(280, width * 0.65));
+    var plotWidth = width - 90;
+    var offsets = [];
+    var total = 0;
+    cells.forEach(function (cell, i) {
+      var xAxis = layout[cell.x];
+      var yAxis = layout[cell.y];
+      xAxis.showticklabels = true;
+      yAxis.showticklabels = true;
+      xAxis.domain = [0, 1];
+      setTitleText(xAxis, wrapText(titleText(xAxis.title), plotWidth, font.size, font.family));
+      if (cell.title) cell.title.text = wrapText(cell.title.text, plotWidth, font.size + 1, font.family);
+      cell.h = Math.max(130, base * (cell.yd[1] - cell.yd[0]) / tallest);
+      setTitleText(yAxis, wrapText(titleText(yAxis.title), cell.h, font.size, font.family));
+      if (i > 0) {  // the previous subplot's tick labels and x title, then this one's title
+        var previous = layout[cells[i - 1].x];
+        total += 36 + 18 * lineCount(titleText(previous.title)) + (cell.title ? 20 * lineCount(cell.title.text) : 0);
+      }
+      offsets.push(total);
+      total += cell.h;
+    });
+    cells.forEach(function (cell, i) {
+      var top = 1 - offsets[i] / total;
+      layout[cell.y].domain = [Math.max(0, 1 - (offsets[i] + cell.h) / total), top];
+      if (cell.title) { cell.title.x = 0.5; cell.title.y = top; }
+    });
+    var margin = layout.margin || {};
+    layout.height = Math.round(total + (margin.t || 80) + (margin.b || 60));
+  }
+
+  // Side by side: each later column needs room on its left for its own y tick labels and title.
+  function spaceColumns(layout, cells, width, font) {
+    var columns = [];
+    cells.forEach(function (cell) {
+      var column = columns.filter(function (c) { return c.xd[0] === cell.xd[0]; })[0];
+      if (!column) { column = { xd: cell.xd.slice(), cells: [] }; columns.push(column); }
+      column.cells.push(cell);
+    });
+    columns.sort(function (a, b) { return a.xd[0] - b.xd[0]; });
+    var plotWidth = Math.max(200, width - 90);
+    var needs = columns.map(function (column, j) {
+      if (j === 0) return 0;
+      var labelled = column.cells.some(function (cell) { return layout[cell.y].showticklabels !== false; });
+      var titled = column.cells.some(function (cell) { return titleText(layout[cell.y].title); });
+      return (24 + (labelled ? 52 : 0) + (titled ? 22 : 0)) / plotWidth;
+    });
+    var widths = columns.map(function (column) { return column.xd[1] - column.xd[0]; });
+    var gapsNow = columns.map(function (column, j) { return j ? column.xd[0] - columns[j - 1].xd[1] : 0; });
+    var needed = needs.reduce(function (a, b) { return a + b; }, 0);
+    if (needs.every(function (need, j) { return gapsNow[j] >= need; })) needed = null;
+    var scale = needed === null ? 1 : (1 - needed) / widths.reduce(function (a, b) { return a + b; }, 0);
+    var start = 0;
+    columns.forEach(function (column, j) {
+      if (needed !== null) {
+        start += needs[j];
+        column.xd = [start, start + widths[j] * scale];
+        start = column.xd[1];
+      }
+      var px = (column.xd[1] - column.xd[0]) * plotWidth;
+      column.cells.forEach(function (cell) {
+        layout[cell.x].domain = column.xd.slice();
+        setTitleText(layout[cell.x], wrapText(titleText(layout[cell.x].title), px, font.size, font.family));
+        if (cell.title) {
+          cell.title.x = (column.xd[0] + column.xd[1]) / 2;
+          cell.title.text = wrapText(cell.title.text, px, font.size + 1, font.family);
+        }
+      });
+    });
+  }
+
+  function chartLayout(figure, width) {
+    var layout = clone(figure.layout || {});
+    var data = clone(figure.data || []);
+    var narrow = width < NARROW_PX;
+    layout.font = Object.assign({ family: "sans-serif", size: 12 }, layout.font || {});
+    if (narrow) layout.font.size = Math.min(layout.font.size, 11);
+    var font = { family: layout.font.family, size: layout.font.size };
+    layout.margin = Object.assign({ t: 80, b: 60 }, layout.margin || {});
+    delete layout.width;
+    layout.autosize = true;
+    var cells = subplotsOf(data, layout);
+    if (narrow && columnsOf(cells) > 1) stackSubplots(layout, cells, width, font);
+    else {
+      spaceColumns(layout, cells, width, font);
+      layout.height = layout.height || 450;
+      if (narrow) layout.height = Math.max(layout.height, 360);
+      cells.forEach(function (cell) {
+        setTitleText(layout[cell.y], wrapText(titleText(layout[cell.y].title),
+          layout.height * (cell.yd[1] - cell.yd[0]) * 0.7, font.size, font.family));
+      });
+    }
+    var title = layout.title = typeof layout.title === "object" ? layout.title : { text: layout.title || "" };
+    var titleSize = (title.font && title.font.size) || font.size + 3;
+    if (narrow) { titleSize = Math.min(titleSize, 14); title.font = Object.assign({}, title.font, { size: titleSize }); }
+    title.text = wrapText(title.text, width - 24, titleSize, font.family);
+    var legendSize = (layout.legend && layout.legend.font && layout.legend.font.size) || font.size;
+    data.forEach(function (trace) {
+      if (trace.name) trace.name = wrapText(trace.name, width - 70, legendSize, font.family);
+    });
+    (layout.annotations || []).forEach(function (note) {
+      // Annotations on data axes (a labelled line, a floor) stay within the width of their subplot.
+      if ((note.xref || "paper") === "paper") return;
+      var cell = cells.filter(function (c) { return c.x === axisKey(String(note.xref).split(" ")[0], "x"); })[0];
+      var share = cell ? layout[cell.x].domain || [0, 1] : [0, 1];
+      note.text = wrapText(note.text, (share[1] - share[0]) * (width - 90) * 0.9, (note.font && note.font.size) ||
+        font.size, font.family);
+    });
+    layout.legend = Object.assign({}, layout.legend, { y: LEGEND_LIFT_PX / layout.height, tracegroupgap: 0 });
+    Object.assign(title, { yref: "container", yanchor: "top", y: 1 - TITLE_DROP_PX / layout.height });
+    return { data: data, layout: layout, plotHeight: layout.height - layout.margin.t - layout.margin.b };
+  }
+
+  function relativeBox(node, host) {
+    var r = node.getBoundingClientRect();
+    return { top: r.top - host.top, bottom: r.bottom - host.top, empty: r.width === 0 || r.height === 0 };
+  }
+
+  // How far the title and the legend must move apart from everything else (positive: more room needed).
+  function marginCorrections(gd) {
+    var host = gd.getBoundingClientRect();
+    var size = gd._fullLayout && gd._fullLayout._size;
+    if (!size) return null;
+    var top = size.t;
+    var bottom = size.t + size.h;
+    gd.querySelectorAll("svg.main-svg text").forEach(function (node) {
+      if (node.closest(".g-gtitle, .legend, .hoverlayer") || !node.textContent.trim()) return;
+      var box = relativeBox(node, host);
+      if (box.empty) return;
+      top = Math.min(top, box.top);
+      bottom = Math.max(bottom, box.bottom);
+    });
+    var title = gd.querySelector(".g-gtitle text");
+    var legend = gd.querySelector("g.legend");
+    var titleBox = title && title.textContent.trim() ? relativeBox(title, host) : null;
+    var legendBox = legend ? relativeBox(legend, host) : null;
+    return {
+      size: size,
+      top: titleBox && !titleBox.empty ? titleBox.bottom + 10 - top : 12 - top,
+      bottom: legendBox && !legendBox.empty ? bottom + 12 - legendBox.top : bottom + 10 - host.height
+    };
+  }
+
+  // Plotly pushes the bottom margin for the legend by itself, but only as far as the legend alone needs, and it
+  // takes that room from the plot: each pass restores the planned plot height and moves the title and legend clear.
+  function fitMargins(Plotly, gd, plotHeight, pass) {
+    var fix = marginCorrections(gd);
+    if (!fix) return Promise.resolve();
+    var settled = Math.abs(fix.top) < 3 && Math.abs(fix.bottom) < 3 && Math.abs(fix.size.h - plotHeight) < 3;
+    if (settled || pass >= FIT_PASSES) return Promise.resolve();
+    var top = Math.max(10, Math.round(fix.size.t + fix.top));
+    var bottom = Math.max(10, Math.round(fix.size.b + fix.bottom));
+    var height = Math.round(top + bottom + plotHeight);
+    return Plotly.relayout(gd, {
+      "margin.t": top, "margin.b": bottom, height: height, "legend.y": LEGEND_LIFT_PX / height,
+      "title.y": 1 - TITLE_DROP_PX / height
+    }).then(function () {
+      return fitMargins(Plotly, gd, plotHeight, pass + 1);
+    });
   }
 
   function el(tag, text) {
@@ -109,13 +363,15 @@
     panel.figure = figure;
     return loadPlotly(panel.plotlySrc).then(function (Plotly) {
       panel.chart.hidden = false;
-      var layout = Object.assign({}, figure.layout || {}, { autosize: true });
-      delete layout.width;
-      if (panel.chart.clientWidth < 560) narrowLayout(layout);
-      return Plotly.react(panel.chart, figure.data || [], layout, {
-        responsive: true, displaylogo: false, modeBarButtonsToRemove: ["sendDataToCloud"]
-      });
+      delete panel.chart.dataset.layout;
+      var width = panel.chart.clientWidth;
+      var fitted = chartLayout(figure, width);
+      panel.drawnWidth = width;
+      return Plotly.react(panel.chart, fitted.data, fitted.layout, {
+        responsive: false, displaylogo: false, modeBarButtonsToRemove: ["sendDataToCloud"]
+      }).then(function () { return fitMargins(Plotly, panel.chart, fitted.plotHeight, 0); });
     }).then(function () {
+      panel.chart.dataset.layout = "done";  // the layout test and screenshots wait for this
       // The chart is hidden from assistive technology (the data table is its accessible form), so nothing in it
       // may take keyboard focus either: plotly's toolbar stays a mouse convenience.
       panel.chart.querySelectorAll("a, button, input, [tabindex]").forEach(function (node) {
@@ -127,6 +383,12 @@
       panel.chart.hidden = true;
       if (panel.data) panel.data.open = true;
     });
+  };
+
+  // A new width is a new layout (stacked or side by side, wrapped titles), not a stretched copy of the old one.
+  Panel.prototype.redrawIfResized = function () {
+    if (!this.figure || this.chart.hidden || this.drawnWidth === undefined) return;
+    if (Math.abs(this.chart.clientWidth - this.drawnWidth) >= 8) this.draw(this.figure);
   };
 
   Panel.prototype.announce = function (text, isError) {
@@ -350,7 +612,15 @@
     this.notesBox.hidden = notes.length === 0;
   };
 
+  var panels = [];
   document.querySelectorAll(".experiment-panel[data-experiment]").forEach(function (root) {
-    new Panel(root).drawWhenVisible();
+    var panel = new Panel(root);
+    panels.push(panel);
+    panel.drawWhenVisible();
+  });
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(function () { panels.forEach(function (panel) { panel.redrawIfResized(); }); }, 200);
   });
 })();
