@@ -95,11 +95,12 @@ def _thin_log_ticks(values: list[Any]) -> list[Any]:
     if len(positive) < 3:
         return positive
     span = math.log10(positive[-1]) - math.log10(positive[0])
+    gap = span * MIN_LOG_TICK_SPACING
     kept = [positive[0]]
-    for value in positive[1:]:
-        if math.log10(value) - math.log10(kept[-1]) >= span * MIN_LOG_TICK_SPACING:
+    for value in positive[1:-1]:
+        if math.log10(value) - math.log10(kept[-1]) >= gap and math.log10(positive[-1]) - math.log10(value) >= gap:
             kept.append(value)
-    return kept
+    return [*kept, positive[-1]]  # the largest value always keeps its label: it ends the axis
 
 
 def _style_log_axis(axis: dict[str, Any], data_range: tuple[float, float] | None) -> None:

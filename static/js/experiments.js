@@ -372,6 +372,7 @@
       }).then(function () { return fitMargins(Plotly, panel.chart, fitted.plotHeight, 0); });
     }).then(function () {
       panel.chart.dataset.layout = "done";  // the layout test and screenshots wait for this
+      panel.chart.dataset.layoutWidth = String(panel.drawnWidth);
       // The chart is hidden from assistive technology (the data table is its accessible form), so nothing in it
       // may take keyboard focus either: plotly's toolbar stays a mouse convenience.
       panel.chart.querySelectorAll("a, button, input, [tabindex]").forEach(function (node) {

@@ -86,6 +86,22 @@ def _tiny_run(name: str, cache: dict[str, tuple[dict, dict]]) -> tuple[dict, dic
     return cache[name]
 
 
+def wait_for_layout(page, chart) -> None:
+    """Until the script has fitted the chart to the width it has now (it marks the chart when it is done)."""
+    page.wait_for_function(
+        "el => el.dataset.layout === 'done' && Number(el.dataset.layoutWidth) === el.clientWidth",
+        arg=chart.element_handle(),
+    )
+
+
+def show_tiny_run(name: str, tiny_results: dict) -> None:
+    from tests.experiments.factories import ExperimentRunFactory
+
+    result, figure = _tiny_run(name, tiny_results)
+    ExperimentRunFactory(experiment=name, params=TINY_PARAMS[name], succeeded=True, result=result, figure=figure,
+                         environment=result.get("environment", {}))
+
+
 def _label(box: dict) -> str:
     return f"{box['kind']} {box['text']!r} at ({box['left']:.0f},{box['top']:.0f})-({box['right']:.0f},{box['bottom']:.0f})"
 
@@ -112,11 +128,7 @@ def layout_problems(measured: dict, tolerance: float = TOLERANCE_PX) -> list[str
 def test_chart_text_never_overlaps_nor_leaves_the_chart(
     name, viewport, tiny_results, browser, live_server, transactional_db
 ):
-    from tests.experiments.factories import ExperimentRunFactory
-
-    result, figure = _tiny_run(name, tiny_results)
-    ExperimentRunFactory(experiment=name, params=TINY_PARAMS[name], succeeded=True, result=result, figure=figure,
-                         environment=result.get("environment", {}))
+    show_tiny_run(name, tiny_results)
     errors = BrowserErrors()
     context = _new_context(browser, live_server, VIEWPORTS[viewport], errors)
     try:
@@ -124,7 +136,7 @@ def test_chart_text_never_overlaps_nor_leaves_the_chart(
         page.goto(f"/chart/{name}/")
         chart = page.locator(f"#experiment-{name} [data-role=chart]")
         chart.locator("svg.main-svg").first.wait_for(state="attached")
-        page.wait_for_function("el => el.dataset.layout === 'done'", arg=chart.element_handle())
+        wait_for_layout(page, chart)
         measured = chart.evaluate(TEXT_BOXES)
         SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
         chart.screenshot(path=str(SCREENSHOT_DIR / f"{name}-{viewport}.png"))
@@ -134,6 +146,32 @@ def test_chart_text_never_overlaps_nor_leaves_the_chart(
     assert len(measured["boxes"]) > 5, f"the chart drew almost no text: {measured['boxes']}"
     problems = layout_problems(measured)
     assert not problems, f"{name} at {viewport}px wide:\n" + "\n".join(problems)
+
+
+def test_a_chart_is_laid_out_again_when_the_window_narrows(tiny_results, browser, live_server, transactional_db):
+    """Side by side on a laptop; after the window shrinks to a phone's width, stacked (and still clear)."""
+    name = "gradient-flow"
+    show_tiny_run(name, tiny_results)
+    errors = BrowserErrors()
+    context = _new_context(browser, live_server, VIEWPORTS["1366"], errors)
+    try:
+        page = context.new_page()
+        page.goto(f"/chart/{name}/")
+        chart = page.locator(f"#experiment-{name} [data-role=chart]")
+        wait_for_layout(page, chart)
+        subplots = chart.locator("g.cartesianlayer > g.subplot")
+        wide = [subplots.nth(i).bounding_box() for i in range(subplots.count())]
+        page.set_viewport_size(VIEWPORTS["390"])
+        wait_for_layout(page, chart)
+        narrow = [subplots.nth(i).bounding_box() for i in range(subplots.count())]
+        measured = chart.evaluate(TEXT_BOXES)
+    finally:
+        context.close()
+    assert len(wide) == len(narrow) == 2
+    assert wide[1]["x"] > wide[0]["x"] + wide[0]["width"], "side by side at 1366 px"
+    assert narrow[1]["y"] > narrow[0]["y"] + narrow[0]["height"], "one below the other at 390 px"
+    assert not layout_problems(measured), "\n".join(layout_problems(measured))
+    assert not errors.unexpected(), "\n".join(errors.unexpected())
 
 
 def test_layout_check_sees_an_overlap_and_text_outside_the_chart():
