@@ -537,6 +537,7 @@
     var percent = Math.round((run.progress || 0) * 100);
     this.progress.value = percent;
     this.progress.textContent = percent + "%";
+    if (run.status === "queued" || run.status === "running") this.describeWaitingRun(run);
     if (run.status === "queued") {
       this.announce("Run #" + run.id + " is queued" + (run.queue_position ? " (position " + run.queue_position + ")" : "") +
         ": waiting for the experiment worker.");
@@ -555,6 +556,7 @@
         ". The chart and the data table now show its result.");
     } else {
       this.setBusy(false);
+      this.describeWaitingRun(null);
       this.announce("Run #" + run.id + " failed: " + (run.error || "no reason was given."), true);
     }
   };
@@ -574,8 +576,9 @@
     this.meta.appendChild(time);
     if (run.duration_s) this.meta.appendChild(document.createTextNode(" · took " + run.duration_s.toFixed(1) + " s"));
 
+    this.meta.removeAttribute("data-empty");
     this.renderTable(run.id, result.table);
-    this.renderNotes(result.notes || []);
+    this.renderNotes(run.notes_html || []);
     if (run.figure) this.draw(run.figure);
   };
 
@@ -606,11 +609,24 @@
     if (summary) summary.textContent = "Data table of run #" + runId + " (the numbers behind the chart)";
   };
 
-  Panel.prototype.renderNotes = function (notes) {
+  // notes_html: each note's inline Markdown rendered and sanitised by the server (experiments/notes.py).
+  Panel.prototype.renderNotes = function (notesHtml) {
     if (!this.notes) return;
     this.notes.textContent = "";
-    notes.forEach(function (note) { this.notes.appendChild(el("li", note)); }, this);
-    this.notesBox.hidden = notes.length === 0;
+    notesHtml.forEach(function (html) {
+      var item = el("li");
+      item.innerHTML = html;
+      this.notes.appendChild(item);
+    }, this);
+    this.notesBox.hidden = notesHtml.length === 0;
+  };
+
+  // Until a first run has succeeded the meta line says so; while one is under way it must not invite another.
+  Panel.prototype.describeWaitingRun = function (run) {
+    if (!this.meta || !this.meta.hasAttribute("data-empty")) return;
+    this.meta.textContent = run
+      ? "No finished run yet: your run #" + run.id + " is in progress, and its chart will appear here when it is done."
+      : "No finished run yet.";
   };
 
   var panels = [];
