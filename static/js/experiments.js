@@ -182,7 +182,7 @@
   }
 
   // Side by side: each later column needs room on its left for its own y tick labels and title.
-  function spaceColumns(layout, cells, width, font) {
+  function spaceColumns(layout, cells, width, font, barred) {
     var columns = [];
     cells.forEach(function (cell) {
       var column = columns.filter(function (c) { return c.xd[0] === cell.xd[0]; })[0];
@@ -191,11 +191,15 @@
     });
     columns.sort(function (a, b) { return a.xd[0] - b.xd[0]; });
     var plotWidth = Math.max(200, width - 90);
+    function hasBar(column) {
+      return column.cells.some(function (cell) { return barred.indexOf(cell.x) >= 0; });
+    }
     var needs = columns.map(function (column, j) {
       if (j === 0) return 0;
+      var bar = hasBar(columns[j - 1]) ? COLORBAR_PX : 0;
       var labelled = column.cells.some(function (cell) { return layout[cell.y].showticklabels !== false; });
       var titled = column.cells.some(function (cell) { return titleText(layout[cell.y].title); });
-      return (24 + (labelled ? 52 : 0) + (titled ? 22 : 0)) / plotWidth;
+      return (24 + bar + (labelled ? 52 : 0) + (titled ? 22 : 0)) / plotWidth;
     });
     var widths = columns.map(function (column) { return column.xd[1] - column.xd[0]; });
     var gapsNow = columns.map(function (column, j) { return j ? column.xd[0] - columns[j - 1].xd[1] : 0; });
@@ -221,6 +225,38 @@
     });
   }
 
+  var COLORBAR_PX = 76;  // a colour bar with its tick labels and its title turned sideways
+  var SCALE_TYPES = ["heatmap", "contour", "histogram2d", "histogram2dcontour"];
+
+  // The colour-bar settings of a trace that draws one (heatmaps, or markers with showscale), else null.
+  function colorbarOwner(trace) {
+    if (trace.coloraxis) return null;
+    if (SCALE_TYPES.indexOf(trace.type) >= 0 && trace.showscale !== false) return trace;
+    if (trace.marker && trace.marker.showscale) return trace.marker;
+    return null;
+  }
+
+  // Plotly puts every colour bar at the right edge of the figure at full height: with more than one subplot they
+  // would sit on each other. Each goes beside its own subplot instead, its title turned along the bar.
+  function placeColorbars(data, layout, cells) {
+    var placed = [];
+    data.forEach(function (trace) {
+      var owner = colorbarOwner(trace);
+      if (!owner) return;
+      var x = axisKey(trace.xaxis, "x");
+      var y = axisKey(trace.yaxis, "y");
+      var xd = layout[x].domain || [0, 1];
+      var yd = layout[y].domain || [0, 1];
+      var bar = owner.colorbar = Object.assign({}, owner.colorbar);
+      bar.title = Object.assign({}, typeof bar.title === "object" ? bar.title : { text: bar.title || "" },
+        { side: "right" });
+      Object.assign(bar, { x: xd[1], xref: "paper", xanchor: "left", xpad: 6, y: (yd[0] + yd[1]) / 2,
+        yref: "paper", yanchor: "middle", len: yd[1] - yd[0], lenmode: "fraction", thickness: 12 });
+      placed.push(x);
+    });
+    return placed;
+  }
+
   function chartLayout(figure, width) {
     var layout = clone(figure.layout || {});
     var data = clone(figure.data || []);
@@ -232,9 +268,11 @@
     delete layout.width;
     layout.autosize = true;
     var cells = subplotsOf(data, layout);
+    var barred = data.filter(colorbarOwner).map(function (trace) { return axisKey(trace.xaxis, "x"); });
+    if (barred.length) layout.margin.r = Math.max(layout.margin.r || 0, COLORBAR_PX + 8);
     if (narrow && columnsOf(cells) > 1) stackSubplots(layout, cells, width, font);
     else {
-      spaceColumns(layout, cells, width, font);
+      spaceColumns(layout, cells, width, font, barred);
       layout.height = layout.height || 450;
       if (narrow) layout.height = Math.max(layout.height, 360);
       cells.forEach(function (cell) {
@@ -242,6 +280,7 @@
           layout.height * (cell.yd[1] - cell.yd[0]) * 0.7, font.size, font.family));
       });
     }
+    placeColorbars(data, layout, cells);
     var title = layout.title = typeof layout.title === "object" ? layout.title : { text: layout.title || "" };
     var titleSize = (title.font && title.font.size) || font.size + 3;
     if (narrow) { titleSize = Math.min(titleSize, 14); title.font = Object.assign({}, title.font, { size: titleSize }); }

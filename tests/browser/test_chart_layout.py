@@ -174,6 +174,63 @@ def test_a_chart_is_laid_out_again_when_the_window_narrows(tiny_results, browser
     assert not errors.unexpected(), "\n".join(errors.unexpected())
 
 
+def attention_heatmaps_figure(result: dict) -> dict:
+    """Not a registered experiment: the kind of figure an attention experiment draws (two heatmaps with colour
+    bars and word labels, side by side), to show that the layout handles more than the three line charts."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from experiments.bench.charts import to_json_dict
+
+    tokens = result["tokens"]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["Head 1: attention weights", "Head 2: attention weights"])
+    for col, weights in enumerate(result["heads"], start=1):
+        fig.add_trace(go.Heatmap(z=weights, x=tokens, y=tokens, colorscale="Blues", zmin=0, zmax=1,
+                                 colorbar={"title": {"text": "weight"}}), row=1, col=col)
+        fig.update_xaxes(title_text="Key token", row=1, col=col)
+        fig.update_yaxes(title_text="Query token", autorange="reversed", row=1, col=col)
+    fig.update_layout(title={"text": "Where each token looks<br><sup>softmax(QK^T / sqrt(d)) of a 2-head layer</sup>"})
+    return to_json_dict(fig)
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_a_figure_with_side_by_side_heatmaps_and_colour_bars_is_laid_out_too(
+    viewport, browser, live_server, transactional_db, monkeypatch
+):
+    from experiments import catalog
+    from tests.experiments.factories import ExperimentRunFactory
+
+    name = "attention-heatmaps-example"
+    monkeypatch.setitem(registry.EXPERIMENTS, name, registry.Experiment(
+        name=name, title="Attention heatmaps (layout example)", description="", config_cls=object,
+        run_path="", figure_path=f"{__name__}:attention_heatmaps_figure",
+    ))
+    catalog.experiment_names.cache_clear()
+    tokens = ["The", "cat", "sat", "on", "the", "mat"]
+    n = len(tokens)
+    heads = [[[1.0 / (i + 1) if j <= i else 0.0 for j in range(n)] for i in range(n)],
+             [[1.0 if j == i else 0.0 for j in range(n)] for i in range(n)]]
+    result = {"tokens": tokens, "heads": heads, "environment": {"device": "cpu"}}
+    ExperimentRunFactory(experiment=name, params={}, succeeded=True, result=result,
+                         figure=attention_heatmaps_figure(result))
+    errors = BrowserErrors()
+    context = _new_context(browser, live_server, VIEWPORTS[viewport], errors)
+    try:
+        page = context.new_page()
+        page.goto(f"/chart/{name}/")
+        chart = page.locator(f"#experiment-{name} [data-role=chart]")
+        wait_for_layout(page, chart)
+        measured = chart.evaluate(TEXT_BOXES)
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        chart.screenshot(path=str(SCREENSHOT_DIR / f"{name}-{viewport}.png"))
+    finally:
+        context.close()
+        catalog.experiment_names.cache_clear()
+    assert not errors.unexpected(), "\n".join(errors.unexpected())
+    problems = layout_problems(measured)
+    assert not problems, f"heatmaps at {viewport}px wide:\n" + "\n".join(problems)
+
+
 def test_layout_check_sees_an_overlap_and_text_outside_the_chart():
     boxes = [
         {"text": "a", "kind": "x title", "left": 10, "top": 10, "right": 60, "bottom": 22},
