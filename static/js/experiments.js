@@ -238,8 +238,7 @@
 
   // Plotly puts every colour bar at the right edge of the figure at full height: with more than one subplot they
   // would sit on each other. Each goes beside its own subplot instead, its title turned along the bar.
-  function placeColorbars(data, layout, cells) {
-    var placed = [];
+  function placeColorbars(data, layout) {
     data.forEach(function (trace) {
       var owner = colorbarOwner(trace);
       if (!owner) return;
@@ -252,9 +251,7 @@
         { side: "right" });
       Object.assign(bar, { x: xd[1], xref: "paper", xanchor: "left", xpad: 6, y: (yd[0] + yd[1]) / 2,
         yref: "paper", yanchor: "middle", len: yd[1] - yd[0], lenmode: "fraction", thickness: 12 });
-      placed.push(x);
     });
-    return placed;
   }
 
   function chartLayout(figure, width) {
@@ -280,7 +277,7 @@
           layout.height * (cell.yd[1] - cell.yd[0]) * 0.7, font.size, font.family));
       });
     }
-    placeColorbars(data, layout, cells);
+    placeColorbars(data, layout);
     var title = layout.title = typeof layout.title === "object" ? layout.title : { text: layout.title || "" };
     var titleSize = (title.font && title.font.size) || font.size + 3;
     if (narrow) { titleSize = Math.min(titleSize, 14); title.font = Object.assign({}, title.font, { size: titleSize }); }
