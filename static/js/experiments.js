@@ -56,6 +56,8 @@
   var LEGEND_LIFT_PX = 12;  // the last legend row's text hangs a little below the legend's own box
   var TITLE_DROP_PX = 10;   // and the title's first line needs this much above it
   var measureContext = null;
+  // Redrawn by this script on resize (a new layout, not a stretched one), hence not plotly's own "responsive".
+  var PLOT_CONFIG = { responsive: false, displaylogo: false, modeBarButtonsToRemove: ["sendDataToCloud"] };
 
   function clone(value) { return JSON.parse(JSON.stringify(value)); }
 
@@ -145,6 +147,8 @@
 
   function lineCount(text) { return text ? String(text).split(/<br\s*\/?>/i).length : 0; }
 
+  // One subplot below the other, full width. The gaps are first estimates (tick labels, x title, next subplot's
+  // title); fitStackGaps widens any that the drawn text does not fit in.
   function stackSubplots(layout, cells, width, font) {
     // Column by column: the subplots of one column share their x axis and belong together (make_subplots).
     cells.sort(function (a, b) { return (a.xd[0] - b.xd[0]) || (b.yd[1] - a.yd[1]); });
@@ -153,8 +157,7 @@
     var tallest = Math.max.apply(null, cells.map(function (cell) { return cell.yd[1] - cell.yd[0]; }));
     var base = Math.max(200, Math.min(280, width * 0.65));
     var plotWidth = width - 90;
-    var offsets = [];
-    var total = 0;
+    var gaps = [];
     cells.forEach(function (cell, i) {
       var xAxis = layout[cell.x];
       var yAxis = layout[cell.y];
@@ -163,22 +166,74 @@
       xAxis.domain = [0, 1];
       setTitleText(xAxis, wrapText(titleText(xAxis.title), plotWidth, font.size, font.family));
       if (cell.title) cell.title.text = wrapText(cell.title.text, plotWidth, font.size + 1, font.family);
+      cell.titleIndex = cell.title ? layout.annotations.indexOf(cell.title) : -1;
       cell.h = Math.max(130, base * (cell.yd[1] - cell.yd[0]) / tallest);
       setTitleText(yAxis, wrapText(titleText(yAxis.title), cell.h, font.size, font.family));
-      if (i > 0) {  // the previous subplot's tick labels and x title, then this one's title
-        var previous = layout[cells[i - 1].x];
-        total += 36 + 18 * lineCount(titleText(previous.title)) + (cell.title ? 20 * lineCount(cell.title.text) : 0);
-      }
-      offsets.push(total);
-      total += cell.h;
+      var previous = i > 0 ? layout[cells[i - 1].x] : null;
+      gaps.push(previous
+        ? 36 + 18 * lineCount(titleText(previous.title)) + (cell.title ? 20 * lineCount(cell.title.text) : 0)
+        : 0);
     });
-    cells.forEach(function (cell, i) {
+    var stack = { cells: cells, gaps: gaps };
+    var margin = layout.margin || {};
+    layout.height = Math.round(applyStack(layout, stack) + (margin.t || 80) + (margin.b || 60));
+    return stack;
+  }
+
+  // Sets the subplots' vertical domains (and their titles) from the stack's heights and gaps; returns its height.
+  function applyStack(layout, stack) {
+    var total = 0;
+    var offsets = stack.cells.map(function (cell, i) {
+      total += stack.gaps[i];
+      var offset = total;
+      total += cell.h;
+      return offset;
+    });
+    stack.cells.forEach(function (cell, i) {
       var top = 1 - offsets[i] / total;
       layout[cell.y].domain = [Math.max(0, 1 - (offsets[i] + cell.h) / total), top];
       if (cell.title) { cell.title.x = 0.5; cell.title.y = top; }
     });
-    var margin = layout.margin || {};
-    layout.height = Math.round(total + (margin.t || 80) + (margin.b || 60));
+    return total;
+  }
+
+  function shortName(axis) { return axis.replace("axis", ""); }
+
+  // How many pixels each gap of a stack lacks: the previous subplot's tick labels and x title (turned sideways by
+  // plotly when they crowd) against this subplot's title and plot area.
+  function stackDeficits(gd, layout, stack) {
+    var host = gd.getBoundingClientRect();
+    var size = gd._fullLayout._size;
+    return stack.cells.map(function (cell, i) {
+      if (i === 0) return 0;
+      var above = shortName(stack.cells[i - 1].x);
+      var bottom = -Infinity;
+      gd.querySelectorAll(".xaxislayer-above ." + above + "tick text, .g-" + above + "title text").forEach(function (n) {
+        var box = relativeBox(n, host);
+        if (!box.empty) bottom = Math.max(bottom, box.bottom);
+      });
+      var top = size.t + (1 - layout[cell.y].domain[1]) * size.h;
+      var note = cell.titleIndex >= 0 ? gd.querySelector('g.annotation[data-index="' + cell.titleIndex + '"]') : null;
+      if (note) top = Math.min(top, relativeBox(note, host).top);
+      return bottom === -Infinity ? 0 : Math.max(0, Math.ceil(bottom + 6 - top));
+    });
+  }
+
+  function fitStackGaps(Plotly, gd, fitted, pass) {
+    var stack = fitted.stack;
+    if (!stack || !gd._fullLayout || pass >= FIT_PASSES) return Promise.resolve();
+    var deficits = stackDeficits(gd, fitted.layout, stack);
+    if (!deficits.some(function (d) { return d > 0; })) return Promise.resolve();
+    deficits.forEach(function (d, i) { stack.gaps[i] += d; });
+    var size = gd._fullLayout._size;
+    fitted.plotHeight = applyStack(fitted.layout, stack);
+    fitted.layout.height = Math.round(size.t + size.b + fitted.plotHeight);
+    fitted.layout.margin = Object.assign({}, fitted.layout.margin, { t: size.t, b: size.b });
+    placeColorbars(fitted.data, fitted.layout);
+    // react compares against what it drew last: hand it fresh objects so that every change is seen.
+    return Plotly.react(gd, clone(fitted.data), clone(fitted.layout), PLOT_CONFIG).then(function () {
+      return fitStackGaps(Plotly, gd, fitted, pass + 1);
+    });
   }
 
   // Side by side: each later column needs room on its left for its own y tick labels and title.
@@ -267,7 +322,8 @@
     var cells = subplotsOf(data, layout);
     var barred = data.filter(colorbarOwner).map(function (trace) { return axisKey(trace.xaxis, "x"); });
     if (barred.length) layout.margin.r = Math.max(layout.margin.r || 0, COLORBAR_PX + 8);
-    if (narrow && columnsOf(cells) > 1) stackSubplots(layout, cells, width, font);
+    var stack = null;
+    if (narrow && columnsOf(cells) > 1) stack = stackSubplots(layout, cells, width, font);
     else {
       spaceColumns(layout, cells, width, font, barred);
       layout.height = layout.height || 450;
@@ -296,7 +352,7 @@
     });
     layout.legend = Object.assign({}, layout.legend, { y: LEGEND_LIFT_PX / layout.height, tracegroupgap: 0 });
     Object.assign(title, { yref: "container", yanchor: "top", y: 1 - TITLE_DROP_PX / layout.height });
-    return { data: data, layout: layout, plotHeight: layout.height - layout.margin.t - layout.margin.b };
+    return { data: data, layout: layout, stack: stack, plotHeight: layout.height - layout.margin.t - layout.margin.b };
   }
 
   function relativeBox(node, host) {
@@ -403,9 +459,11 @@
       var width = panel.chart.clientWidth;
       var fitted = chartLayout(figure, width);
       panel.drawnWidth = width;
-      return Plotly.react(panel.chart, fitted.data, fitted.layout, {
-        responsive: false, displaylogo: false, modeBarButtonsToRemove: ["sendDataToCloud"]
-      }).then(function () { return fitMargins(Plotly, panel.chart, fitted.plotHeight, 0); });
+      return Plotly.react(panel.chart, clone(fitted.data), clone(fitted.layout), PLOT_CONFIG).then(function () {
+        return fitStackGaps(Plotly, panel.chart, fitted, 0);
+      }).then(function () {
+        return fitMargins(Plotly, panel.chart, fitted.plotHeight, 0);
+      });
     }).then(function () {
       panel.chart.dataset.layout = "done";  // the layout test and screenshots wait for this
       panel.chart.dataset.layoutWidth = String(panel.drawnWidth);

@@ -206,7 +206,8 @@ def test_a_figure_with_side_by_side_heatmaps_and_colour_bars_is_laid_out_too(
         run_path="", figure_path=f"{__name__}:attention_heatmaps_figure",
     ))
     catalog.experiment_names.cache_clear()
-    tokens = ["The", "cat", "sat", "on", "the", "mat"]
+    # Enough words that a phone has to turn the key-token labels sideways.
+    tokens = ["The", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog", "while", "everyone", "sleeps"]
     n = len(tokens)
     heads = [[[1.0 / (i + 1) if j <= i else 0.0 for j in range(n)] for i in range(n)],
              [[1.0 if j == i else 0.0 for j in range(n)] for i in range(n)]]
