@@ -24,6 +24,7 @@ MAX_LOG_LABELS = 6
 # Explicit ticks on a log axis closer than this share of the axis's span (in decades) would print over each other.
 MIN_LOG_TICK_SPACING = 1 / 7
 _AXIS_KEY = re.compile(r"^([xy])axis(\d*)$")
+SCALE_TYPES = ("heatmap", "contour", "histogram2d", "histogram2dcontour")
 
 
 def _title_text(title: Any) -> str:
@@ -125,13 +126,24 @@ def _style_log_axis(axis: dict[str, Any], data_range: tuple[float, float] | None
     axis["minor"] = {"showgrid": False}
 
 
+def _numeric(values: Any) -> bool:
+    return bool(values) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in values if not isinstance(v, list)
+    )
+
+
 def _hover_template(trace: dict[str, Any], layout: dict[str, Any]) -> str:
-    """``name``, then each axis's title (its unit included) with the point's value."""
+    """``name``, then each axis's title (its unit included) with the point's value; for a heatmap, its colour's."""
     x_title = _title_text(layout.get(_axis_key(trace.get("xaxis"), "x"), {}).get("title")) or "x"
     y_title = _title_text(layout.get(_axis_key(trace.get("yaxis"), "y"), {}).get("title")) or "y"
     name = trace.get("name") or ""
-    head = f"{name}<br>" if name else ""
-    return f"{head}{x_title}: %{{x}}<br>{y_title}: %{{y:.4~g}}<extra></extra>"
+    lines = [name] if name else []
+    lines.append(f"{x_title}: %{{x}}")
+    lines.append(f"{y_title}: %{{y:.4~g}}" if _numeric(trace.get("y")) else f"{y_title}: %{{y}}")
+    if trace.get("type") in SCALE_TYPES:
+        bar = trace.get("colorbar") or {}
+        lines.append(f"{_title_text(bar.get('title')) or 'value'}: %{{z:.4~g}}")
+    return "<br>".join(lines) + "<extra></extra>"
 
 
 def normalise_figure(figure: dict[str, Any]) -> dict[str, Any]:

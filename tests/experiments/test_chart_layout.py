@@ -79,6 +79,17 @@ def test_hover_names_each_axis_with_its_unit_unless_the_figure_says_otherwise():
     assert data[1]["hovertemplate"] == "mine<extra></extra>"
 
 
+def test_a_heatmaps_hover_names_its_words_and_its_colour_scale():
+    fig = figure(
+        {"type": "heatmap", "x": ["The", "cat"], "y": ["The", "cat"], "z": [[1, 0], [0.5, 0.5]],
+         "colorbar": {"title": {"text": "attention weight"}}},
+        xaxis={"title": {"text": "Key token"}}, yaxis={"title": {"text": "Query token"}},
+    )
+    template = normalise_figure(fig)["data"][0]["hovertemplate"]
+
+    assert template == "Key token: %{x}<br>Query token: %{y}<br>attention weight: %{z:.4~g}<extra></extra>"
+
+
 def test_normalising_leaves_its_input_alone_and_a_second_time_changes_nothing():
     fig = figure({"x": [1, 2, 3], "y": [0.3, 3.0, 30.0]}, yaxis={"type": "log"}, xaxis={"type": "log",
                  "tickvals": [1, 2, 3]}, width=800)
