@@ -249,34 +249,92 @@
     function hasBar(column) {
       return column.cells.some(function (cell) { return barred.indexOf(cell.x) >= 0; });
     }
-    var needs = columns.map(function (column, j) {
-      if (j === 0) return 0;
-      var bar = hasBar(columns[j - 1]) ? COLORBAR_PX : 0;
-      var labelled = column.cells.some(function (cell) { return layout[cell.y].showticklabels !== false; });
-      var titled = column.cells.some(function (cell) { return titleText(layout[cell.y].title); });
-      return (24 + bar + (labelled ? 52 : 0) + (titled ? 22 : 0)) / plotWidth;
+    var grid = {
+      columns: columns,
+      widths: columns.map(function (column) { return column.xd[1] - column.xd[0]; }),
+      needs: columns.map(function (column, j) {  // pixels left of each column for its y labels (estimates)
+        if (j === 0) return 0;
+        var bar = hasBar(columns[j - 1]) ? COLORBAR_PX : 0;
+        var labelled = column.cells.some(function (cell) { return layout[cell.y].showticklabels !== false; });
+        var titled = column.cells.some(function (cell) { return titleText(layout[cell.y].title); });
+        return 24 + bar + (labelled ? 52 : 0) + (titled ? 22 : 0);
+      })
+    };
+    var roomy = columns.every(function (column, j) {
+      return !j || (column.xd[0] - columns[j - 1].xd[1]) * plotWidth >= grid.needs[j];
     });
-    var widths = columns.map(function (column) { return column.xd[1] - column.xd[0]; });
-    var gapsNow = columns.map(function (column, j) { return j ? column.xd[0] - columns[j - 1].xd[1] : 0; });
-    var needed = needs.reduce(function (a, b) { return a + b; }, 0);
-    if (needs.every(function (need, j) { return gapsNow[j] >= need; })) needed = null;
-    var scale = needed === null ? 1 : (1 - needed) / widths.reduce(function (a, b) { return a + b; }, 0);
-    var start = 0;
-    columns.forEach(function (column, j) {
-      if (needed !== null) {
-        start += needs[j];
-        column.xd = [start, start + widths[j] * scale];
+    applyColumns(layout, grid, plotWidth, font, roomy);
+    return grid;
+  }
+
+  // Sets each column's x domain (unless keepDomains: the figure's own leave room enough) and fits its titles to it.
+  function applyColumns(layout, grid, plotWidth, font, keepDomains) {
+    var columns = grid.columns;
+    if (!keepDomains) {
+      var needed = grid.needs.reduce(function (a, b) { return a + b; }, 0) / plotWidth;
+      var scale = (1 - needed) / grid.widths.reduce(function (a, b) { return a + b; }, 0);
+      var start = 0;
+      columns.forEach(function (column, j) {
+        start += grid.needs[j] / plotWidth;
+        column.xd = [start, start + grid.widths[j] * scale];
         start = column.xd[1];
-      }
-      var px = (column.xd[1] - column.xd[0]) * plotWidth;
+      });
+    }
+    columns.forEach(function (column) {
+      var share = (column.xd[1] - column.xd[0]) * plotWidth;
       column.cells.forEach(function (cell) {
         layout[cell.x].domain = column.xd.slice();
-        setTitleText(layout[cell.x], wrapText(titleText(layout[cell.x].title), px, font.size, font.family));
+        setTitleText(layout[cell.x], wrapText(titleText(layout[cell.x].title), share, font.size, font.family));
         if (cell.title) {
           cell.title.x = (column.xd[0] + column.xd[1]) / 2;
-          cell.title.text = wrapText(cell.title.text, px, font.size + 1, font.family);
+          cell.title.text = wrapText(cell.title.text, share, font.size + 1, font.family);
         }
       });
+    });
+  }
+
+  // Pixels each column of a side-by-side grid lacks on its left: its y tick labels and title against the previous
+  // column's plot area and colour bar (labels can be far wider than the estimate: long category names).
+  function columnDeficits(gd, fitted) {
+    var host = gd.getBoundingClientRect();
+    var size = gd._fullLayout._size;
+    var full = gd._fullData || [];
+    var columns = fitted.grid.columns;
+    return columns.map(function (column, j) {
+      if (j === 0) return 0;
+      var previous = columns[j - 1];
+      var right = size.l + previous.xd[1] * size.w;
+      fitted.data.forEach(function (trace, i) {
+        var inPrevious = previous.cells.some(function (cell) { return cell.x === axisKey(trace.xaxis, "x"); });
+        var bar = inPrevious && colorbarOwner(trace) && full[i] ? gd.querySelector(".cb" + full[i].uid) : null;
+        if (bar) right = Math.max(right, bar.getBoundingClientRect().right - host.left);
+      });
+      var left = Infinity;
+      column.cells.forEach(function (cell) {
+        var y = shortName(cell.y);
+        gd.querySelectorAll(".yaxislayer-above ." + y + "tick text, .g-" + y + "title text").forEach(function (n) {
+          var box = n.getBoundingClientRect();
+          if (box.width) left = Math.min(left, box.left - host.left);
+        });
+      });
+      return left === Infinity ? 0 : Math.max(0, Math.ceil(right + 8 - left));
+    });
+  }
+
+  function fitColumnGaps(Plotly, gd, fitted, pass) {
+    if (!fitted.grid || fitted.grid.columns.length < 2 || !gd._fullLayout || pass >= FIT_PASSES) {
+      return Promise.resolve();
+    }
+    var deficits = columnDeficits(gd, fitted);
+    if (!deficits.some(function (d) { return d > 0; })) return Promise.resolve();
+    deficits.forEach(function (d, j) { fitted.grid.needs[j] += d; });
+    var size = gd._fullLayout._size;
+    applyColumns(fitted.layout, fitted.grid, size.w, fitted.font, false);
+    fitted.layout.margin = Object.assign({}, fitted.layout.margin, { t: size.t, b: size.b });
+    fitted.layout.height = Math.round(size.t + size.b + fitted.plotHeight);
+    placeColorbars(fitted.data, fitted.layout);
+    return Plotly.react(gd, clone(fitted.data), clone(fitted.layout), PLOT_CONFIG).then(function () {
+      return fitColumnGaps(Plotly, gd, fitted, pass + 1);
     });
   }
 
@@ -323,9 +381,10 @@
     var barred = data.filter(colorbarOwner).map(function (trace) { return axisKey(trace.xaxis, "x"); });
     if (barred.length) layout.margin.r = Math.max(layout.margin.r || 0, COLORBAR_PX + 8);
     var stack = null;
+    var grid = null;
     if (narrow && columnsOf(cells) > 1) stack = stackSubplots(layout, cells, width, font);
     else {
-      spaceColumns(layout, cells, width, font, barred);
+      grid = spaceColumns(layout, cells, width, font, barred);
       layout.height = layout.height || 450;
       if (narrow) layout.height = Math.max(layout.height, 360);
       cells.forEach(function (cell) {
@@ -352,7 +411,10 @@
     });
     layout.legend = Object.assign({}, layout.legend, { y: LEGEND_LIFT_PX / layout.height, tracegroupgap: 0 });
     Object.assign(title, { yref: "container", yanchor: "top", y: 1 - TITLE_DROP_PX / layout.height });
-    return { data: data, layout: layout, stack: stack, plotHeight: layout.height - layout.margin.t - layout.margin.b };
+    return {
+      data: data, layout: layout, stack: stack, grid: grid, font: font,
+      plotHeight: layout.height - layout.margin.t - layout.margin.b
+    };
   }
 
   function relativeBox(node, host) {
@@ -461,6 +523,8 @@
       panel.drawnWidth = width;
       return Plotly.react(panel.chart, clone(fitted.data), clone(fitted.layout), PLOT_CONFIG).then(function () {
         return fitStackGaps(Plotly, panel.chart, fitted, 0);
+      }).then(function () {
+        return fitColumnGaps(Plotly, panel.chart, fitted, 0);
       }).then(function () {
         return fitMargins(Plotly, panel.chart, fitted.plotHeight, 0);
       });

@@ -232,6 +232,63 @@ def test_a_figure_with_side_by_side_heatmaps_and_colour_bars_is_laid_out_too(
     assert not problems, f"heatmaps at {viewport}px wide:\n" + "\n".join(problems)
 
 
+def ranked_bars_figure(result: dict) -> dict:
+    """Not a registered experiment: two bar charts side by side whose category labels are far wider than a number."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from experiments.bench.charts import to_json_dict
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["Test accuracy", "Training time"])
+    for col, key in enumerate(("accuracy", "seconds"), start=1):
+        fig.add_trace(go.Bar(x=result[key], y=result["models"], orientation="h", name=key), row=1, col=col)
+    fig.update_xaxes(title_text="Test accuracy", row=1, col=1)
+    fig.update_xaxes(title_text="Training time (s)", row=1, col=2)
+    fig.update_layout(title={"text": "Models ranked"}, showlegend=False)
+    return to_json_dict(fig)
+
+
+def test_side_by_side_subplots_make_room_for_labels_wider_than_estimated(
+    browser, live_server, transactional_db, monkeypatch
+):
+    """The second bar chart's model names must not be printed over the first chart's bars."""
+    from experiments import catalog
+    from tests.experiments.factories import ExperimentRunFactory
+
+    name = "ranked-bars-example"
+    monkeypatch.setitem(registry.EXPERIMENTS, name, registry.Experiment(
+        name=name, title="Ranked bars (layout example)", description="", config_cls=object,
+        run_path="", figure_path=f"{__name__}:ranked_bars_figure",
+    ))
+    catalog.experiment_names.cache_clear()
+    result = {"models": ["Transformer (causal, sinusoidal PE)", "LSTM, forget bias +3", "RNN (tanh)"],
+              "accuracy": [0.98, 0.61, 0.13], "seconds": [4.2, 3.1, 1.2], "environment": {"device": "cpu"}}
+    ExperimentRunFactory(experiment=name, params={}, succeeded=True, result=result, figure=ranked_bars_figure(result))
+    errors = BrowserErrors()
+    context = _new_context(browser, live_server, VIEWPORTS["1366"], errors)
+    try:
+        page = context.new_page()
+        page.goto(f"/chart/{name}/")
+        chart = page.locator(f"#experiment-{name} [data-role=chart]")
+        wait_for_layout(page, chart)
+        first_plot_right, second_labels_left = chart.evaluate("""el => {
+          const x = el._fullLayout.xaxis;
+          const host = el.getBoundingClientRect();
+          const lefts = [...el.querySelectorAll(".yaxislayer-above .y2tick text")]
+            .map(n => n.getBoundingClientRect().left - host.left);
+          return [x._offset + x._length, Math.min(...lefts)];
+        }""")
+        measured = chart.evaluate(TEXT_BOXES)
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        chart.screenshot(path=str(SCREENSHOT_DIR / f"{name}-1366.png"))
+    finally:
+        context.close()
+        catalog.experiment_names.cache_clear()
+    assert not errors.unexpected(), "\n".join(errors.unexpected())
+    assert second_labels_left >= first_plot_right, (first_plot_right, second_labels_left)
+    assert not layout_problems(measured), "\n".join(layout_problems(measured))
+
+
 def test_layout_check_sees_an_overlap_and_text_outside_the_chart():
     boxes = [
         {"text": "a", "kind": "x title", "left": 10, "top": 10, "right": 60, "bottom": 22},
