@@ -512,9 +512,16 @@
     observer.observe(panel.root);
   };
 
+  // One drawing at a time: a resize during a draw's fitting passes waits for it, then lays the chart out anew.
   Panel.prototype.draw = function (figure) {
     var panel = this;
     panel.figure = figure;
+    panel.drawing = (panel.drawing || Promise.resolve()).then(function () { return panel.drawNow(figure); });
+    return panel.drawing;
+  };
+
+  Panel.prototype.drawNow = function (figure) {
+    var panel = this;
     return loadPlotly(panel.plotlySrc).then(function (Plotly) {
       panel.chart.hidden = false;
       delete panel.chart.dataset.layout;
