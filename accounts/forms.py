@@ -43,3 +43,29 @@ class SignupForm(UserCreationForm):
                 "An account with this email already exists. Sign in, or reset its password if you forgot it."
             )
         return email
+
+
+class DeleteAccountForm(forms.Form):
+    password = forms.CharField(
+        label="Your password", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="To make sure it is you.",
+    )
+    certificates = forms.ChoiceField(
+        label="Your certificates",
+        widget=forms.RadioSelect,
+        choices=[
+            ("keep", "Keep them verifiable: their pages say the holder's account was deleted"),
+            ("revoke", "Revoke them: their pages say they were revoked at your request"),
+        ],
+        initial="keep",
+    )
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your password.")
+        return password

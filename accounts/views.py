@@ -1,8 +1,8 @@
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST, require_safe
 from config.throttle import throttle
 
 from . import services
-from .forms import SignupForm
+from .forms import DeleteAccountForm, SignupForm
 
 
 @throttle("signup")
@@ -69,3 +69,25 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         response = super().form_valid(form)
         services.notify_sign_in_details_changed(user=form.user, what="password")
         return response
+
+
+@require_safe
+@login_required
+def export_data(request: HttpRequest) -> JsonResponse:
+    response = JsonResponse(services.export_account_data(user=request.user), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="{request.user.username}-data.json"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def delete_account(request: HttpRequest) -> HttpResponse:
+    form = DeleteAccountForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        user = request.user
+        logout(request)
+        services.delete_account(user=user, revoke_certificates=form.cleaned_data["certificates"] == "revoke")
+        messages.success(request, "Your account and its data were deleted.")
+        return redirect("home")
+    return render(request, "registration/delete_account.html", {"form": form},
+                  status=400 if request.method == "POST" else 200)

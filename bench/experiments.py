@@ -43,6 +43,11 @@ from bench import experiment_attention_heads, experiment_length_extrapolation
 from bench.experiment_attention_cost import attention_cost_overhead, print_attention_cost
 from experiments.bench import gradient_flow, long_range_recall, registry, sequence_latency
 from experiments.bench.common import measure, resolve_device, seed_everything, sync_for, torch_threads
+from experiments.bench.long_range_recall_config import COLUMN_LABELS as RECALL_COLUMNS
+from experiments.bench.long_range_recall_config import MODEL_LABELS as RECALL_MODELS
+from experiments.bench.sequence_latency_config import COLUMN_LABELS as LATENCY_COLUMNS
+from experiments.bench.sequence_latency_config import MODEL_LABELS as LATENCY_MODELS
+from experiments.bench.tables import table_records
 
 
 def run_experiment(name: str, device_class: str) -> dict[str, Any]:
@@ -289,8 +294,7 @@ def main() -> None:
 
 
 def print_latency(result: dict[str, Any]) -> None:
-    cols = result["table"]["columns"]
-    rows = [dict(zip(cols, r, strict=True)) for r in result["table"]["rows"]]
+    rows = table_records(result["table"], column_labels=LATENCY_COLUMNS, value_labels={"model": LATENCY_MODELS})
     print(f"GEMM peak: {result['gemm_peak']['flops_per_s'] / 1e9:.1f} GFLOP/s (n={result['gemm_peak']['n']})")
     print(
         f"{'batch':>5} {'len':>5} {'LSTM ms':>9} {'IQR':>7} {'TF ms':>9} {'IQR':>7} {'LSTM/TF':>8} {'TF GFLOP/s':>11}"
@@ -328,8 +332,7 @@ def print_recall(result: dict[str, Any]) -> None:
     for name, accs in result["accuracy"].items():
         print(f"{name:12} " + " ".join(f"{a:7.3f}" for a in accs))
     print(f"chance {result['chance']:.3f}")
-    cols = result["table"]["columns"]
-    secs = [dict(zip(cols, r, strict=True)) for r in result["table"]["rows"]]
+    secs = table_records(result["table"], column_labels=RECALL_COLUMNS, value_labels={"model": RECALL_MODELS})
     print("train seconds:", ", ".join(f"{r['model']}@{r['distance']}: {r['train_s']:.1f}" for r in secs))
 
 

@@ -25,7 +25,10 @@ def certificate_pdf_path(certificate: Certificate, filename: str) -> str:
 
 class Certificate(models.Model):
     credential_id = models.CharField(max_length=20, unique=True, default=new_credential_id, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="certificates")
+    # SET_NULL: a holder who deletes their account may keep the certificate verifiable (holder's account deleted).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="certificates"
+    )
     course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="certificates")
 
     holder_name = models.CharField(max_length=HOLDER_NAME_MAX_LENGTH)

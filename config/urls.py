@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("quizzes.urls")),
     path("search/", search_page, name="search"),
     path("about/", TemplateView.as_view(template_name="about.html"), name="about"),
+    path("privacy/", TemplateView.as_view(template_name="privacy.html"), name="privacy"),
     path("courses/<slug:course_slug>/", lesson_views.course_detail, name="course_detail"),
     path("courses/<slug:course_slug>/<slug:lesson_slug>/", lesson_views.lesson_detail, name="lesson_detail"),
     path(

@@ -18,8 +18,13 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
+from experiments.bench import registry
+from experiments.bench.chart_layout import normalise_figure
+from experiments.bench.tables import display_table
+
 from . import catalog, selectors
 from .models import ExperimentRun
+from .notes import notes_html
 
 PLACEHOLDER = re.compile(r'<div class="experiment-embed" data-experiment="([a-z0-9-]+)"></div>')
 
@@ -106,9 +111,21 @@ def _environment_summary(run: ExperimentRun) -> dict[str, Any]:
 RESULT_FRAGMENT_SECONDS = 60
 
 
+def _table_for_display(name: str, table: dict[str, Any]) -> dict[str, Any] | None:
+    """The table in the chart's words; runs stored before their experiment labelled its table get the labels here."""
+    if not table.get("columns"):
+        return None
+    config_cls = registry.get_experiment(name).config_cls
+    return display_table(
+        table,
+        column_labels=getattr(config_cls, "TABLE_LABELS", {}),
+        value_labels=getattr(config_cls, "TABLE_VALUE_LABELS", {}),
+    )
+
+
 def _result_html(
     latest: selectors.RunVersion | None, *, info: catalog.ExperimentInfo, panel_id: str, signed_in: bool,
-    runs_available: bool,
+    runs_available: bool, active_run: ExperimentRun | None = None,
 ) -> str:
     run = None
     if latest is not None:
@@ -118,7 +135,10 @@ def _result_html(
             return mark_safe(html)
         run = selectors.run_for_detail(latest.pk)  # None when it was deleted a moment ago
     if run is None:
-        context = {"run": None, "info": info, "signed_in": signed_in, "runs_available": runs_available}
+        context = {
+            "run": None, "info": info, "signed_in": signed_in, "runs_available": runs_available,
+            "active_run": active_run,
+        }
         return render_to_string("experiments/_panel_result.html", context)
     result = run.result or {}
     table = result.get("table") or {}
@@ -128,8 +148,10 @@ def _result_html(
             "run": run,
             "info": info,
             "figure_id": f"{panel_id}-figure",
-            "table": table if table.get("columns") else None,
-            "notes": result.get("notes") or [],
+            # Runs stored before the chart layout existed get it here (applying it again changes nothing).
+            "figure": normalise_figure(run.figure) if run.figure else None,
+            "table": _table_for_display(run.experiment, table),
+            "notes": notes_html(result.get("notes") or []),
             "environment": _environment_summary(run),
         },
     )
@@ -191,7 +213,8 @@ def panel_context(name: str, *, state: _PageState) -> dict[str, Any]:
         "info": info,
         "run": latest,
         "result_html": _result_html(
-            latest, info=info, panel_id=panel_id, signed_in=signed_in, runs_available=runs_available
+            latest, info=info, panel_id=panel_id, signed_in=signed_in, runs_available=runs_available,
+            active_run=active_run,
         ),
         "signed_in": signed_in,
         "runs_available": runs_available,

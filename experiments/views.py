@@ -22,6 +22,7 @@ from config import throttle
 from . import catalog, polling, selectors, services
 from .bench.memory import MEMORY_ERROR_KEY
 from .models import ExperimentRun
+from .notes import notes_html
 
 SIGN_IN_MESSAGE = "Sign in to run experiments on this server."
 
@@ -56,6 +57,8 @@ def run_payload(run: ExperimentRun, *, queue_position: int | None) -> dict[str, 
         "environment": run.environment,
         "error": run.error or None,
         "result": run.result,
+        # The notes as the panel shows them (inline Markdown, sanitised), so the script never renders Markdown.
+        "notes_html": notes_html((run.result or {}).get("notes") or []),
         "figure": run.figure,
     }
 

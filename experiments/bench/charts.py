@@ -19,6 +19,13 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from experiments.bench.chart_layout import normalise_figure
+from experiments.bench.gradient_flow_config import COLUMN_LABELS as GRADIENT_COLUMNS
+from experiments.bench.long_range_recall_config import COLUMN_LABELS as RECALL_COLUMNS
+from experiments.bench.sequence_latency_config import COLUMN_LABELS as LATENCY_COLUMNS
+from experiments.bench.sequence_latency_config import MODEL_LABELS as LATENCY_MODELS
+from experiments.bench.tables import table_records
+
 TEMPLATE = "plotly_white"
 MODEL_COLORS = {
     "lstm": "#d62728",
@@ -28,7 +35,6 @@ MODEL_COLORS = {
     "lstm_fb3": "#9467bd",
     "gru": "#2ca02c",
 }
-MODEL_NAMES = {"lstm": "LSTM", "transformer": "Transformer", "rnn": "RNN (tanh)"}
 
 
 def _device_label(result: dict[str, Any]) -> str:
@@ -64,8 +70,8 @@ def _decode_typed_arrays(obj: Any) -> Any:
 
 
 def to_json_dict(fig: go.Figure) -> dict[str, Any]:
-    """The figure as a JSON-able dict of plain lists (see module docstring)."""
-    return _decode_typed_arrays(json.loads(fig.to_json()))
+    """The figure as a JSON-able dict of plain lists (see module docstring), in the site's chart layout."""
+    return normalise_figure(_decode_typed_arrays(json.loads(fig.to_json())))
 
 
 # ----------------------------------------------------------------- sequence latency
@@ -77,8 +83,7 @@ def sequence_latency_figure(result: dict[str, Any]) -> dict[str, Any]:
     A second row shows LSTM time / Transformer time per batch size against a line at 1,
     so which model wins at which batch size (and where that flips) is visible at a glance.
     """
-    cols = result["table"]["columns"]
-    rows = [dict(zip(cols, r, strict=True)) for r in result["table"]["rows"]]
+    rows = table_records(result["table"], column_labels=LATENCY_COLUMNS, value_labels={"model": LATENCY_MODELS})
     batches = sorted({r["batch"] for r in rows})
     claims = result.get("seed_claims") or {}
     fig = make_subplots(
@@ -89,7 +94,7 @@ def sequence_latency_figure(result: dict[str, Any]) -> dict[str, Any]:
         row_heights=[0.68, 0.32],
         vertical_spacing=0.08,
         horizontal_spacing=0.06,
-        subplot_titles=[f"batch {b}" for b in batches] + [""] * len(batches),
+        subplot_titles=[f"Batch size {b}" for b in batches] + [""] * len(batches),
     )
     for i, b in enumerate(batches, start=1):
         for model in ("lstm", "transformer"):
@@ -108,15 +113,15 @@ def sequence_latency_figure(result: dict[str, Any]) -> dict[str, Any]:
                         "visible": True,
                     },
                     mode="lines+markers",
-                    name=MODEL_NAMES[model] + " (measured; bars: 25-75 %)",
+                    name=LATENCY_MODELS[model],
                     legendgroup=model,
                     showlegend=i == 1,
                     line={"color": MODEL_COLORS[model]},
                     customdata=[[p["iqr_ms"], p["tokens_per_s"], p["gflop_per_s"]] for p in pts],
                     hovertemplate=(
-                        f"{MODEL_NAMES[model]}, batch {b}<br>length %{{x}}<br>median %{{y:.2f}} ms"
-                        "<br>IQR %{customdata[0]:.2f} ms<br>%{customdata[1]:,.0f} tokens/s"
-                        "<br>%{customdata[2]:.1f} GFLOP/s<extra></extra>"
+                        f"{LATENCY_MODELS[model]}, batch size {b}<br>length %{{x}} tokens<br>median %{{y:.3g}} ms"
+                        "<br>IQR %{customdata[0]:.3g} ms<br>%{customdata[1]:,.0f} tokens/s"
+                        "<br>%{customdata[2]:.3g} GFLOP/s<extra></extra>"
                     ),
                 ),
                 row=1,
@@ -132,11 +137,14 @@ def sequence_latency_figure(result: dict[str, Any]) -> dict[str, Any]:
                 x=lengths,
                 y=ratio,
                 mode="lines+markers",
-                name="LSTM time / Transformer time (> 1: Transformer faster)",
+                name="LSTM time / Transformer time",
                 legendgroup="ratio",
                 showlegend=i == 1,
                 line={"color": "#444"},
-                hovertemplate=f"batch {b}<br>length %{{x}}<br>LSTM / Transformer = %{{y:.2f}}<extra></extra>",
+                hovertemplate=(
+                    f"batch size {b}<br>length %{{x}} tokens<br>LSTM time / Transformer time = %{{y:.2f}}"
+                    "<br>(above 1: the Transformer is faster)<extra></extra>"
+                ),
             ),
             row=2,
             col=i,
@@ -152,35 +160,34 @@ def sequence_latency_figure(result: dict[str, Any]) -> dict[str, Any]:
                     x=list(claims["seq_lens"]),
                     y=list(claims[key]),
                     mode="lines+markers",
-                    name=f"{MODEL_NAMES[model]}: lesson claims (seed, GPU, batch {claims['batch_size']})",
+                    name=f"{LATENCY_MODELS[model]}, lesson's claim (GPU, batch {claims['batch_size']})",
                     legendgroup=f"claims-{model}",
                     line={"color": MODEL_COLORS[model], "dash": "dash", "width": 1.5},
                     marker={"symbol": "x", "size": 7},
                     opacity=0.7,
-                    hovertemplate=f"seed claim ({MODEL_NAMES[model]})<br>length %{{x}}<br>%{{y}} ms<extra></extra>",
+                    hovertemplate=(
+                        f"{LATENCY_MODELS[model]}, lesson's claim<br>length %{{x}} tokens<br>%{{y}} ms<extra></extra>"
+                    ),
                 ),
                 row=1,
                 col=target,
             )
-    ticks = sorted({r["seq_len"] for r in rows} | set(claims.get("seq_lens", [])))
+    ticks = sorted({r["seq_len"] for r in rows} | set(claims.get("seq_lens", [])))  # thinned by chart_layout
     fig.update_xaxes(type="log", tickvals=ticks)
-    fig.update_xaxes(title_text="sequence length (tokens)", row=2)
+    fig.update_xaxes(title_text=LATENCY_COLUMNS["seq_len"], row=2)
     fig.update_yaxes(type="log")
-    fig.update_yaxes(title_text="median time per call (ms)", row=1, col=1)
-    fig.update_yaxes(title_text="LSTM / Transformer", row=2, col=1)
+    fig.update_yaxes(title_text=LATENCY_COLUMNS["median_ms"], row=1, col=1)
+    fig.update_yaxes(title_text="LSTM time / Transformer time", row=2, col=1)
     mode = result.get("params", {}).get("mode", "inference")
-    subtitle = _device_label(result)
+    subtitle = _device_label(result) + " · bars: 25th to 75th percentile"
     if result.get("scaled_down"):
         subtitle += " · sizes scaled down for CPU (see notes)"
     fig.update_layout(
         title={
-            "text": f"LSTM vs Transformer latency ({mode}) on {result['environment'].get('device', '?')}"
-            f"<br><sup>{subtitle}</sup>"
+            "text": f"LSTM vs Transformer latency ({mode})<br><sup>{subtitle}</sup>"
         },
         template=TEMPLATE,
         height=700,
-        legend={"orientation": "h", "y": -0.12},
-        margin={"t": 90},
         hovermode="closest",
     )
     return to_json_dict(fig)
@@ -199,9 +206,9 @@ def gradient_flow_figure(result: dict[str, Any]) -> dict[str, Any]:
         cols=2 if listing else 1,
         column_widths=[0.7, 0.3] if listing else [1.0],
         subplot_titles=(
-            ["||dL/dx_t|| / ||dL/dx_last|| vs distance", "seed listing: total grad norm"]
+            ["Gradient reaching each earlier token", "Lesson's listing: total gradient norm"]
             if listing
-            else ["||dL/dx_t|| / ||dL/dx_last|| vs distance"]
+            else ["Gradient reaching each earlier token"]
         ),
         horizontal_spacing=0.1,
     )
@@ -236,7 +243,7 @@ def gradient_flow_figure(result: dict[str, Any]) -> dict[str, Any]:
                 legendgroup=name,
                 line={"color": color},
                 hovertemplate=(
-                    f"{curve['label']}<br>distance %{{x}}<br>median ratio %{{customdata[0]:.3g}}"
+                    f"{curve['label']}<br>distance %{{x}} tokens<br>gradient ratio (median) %{{customdata[0]:.3g}}"
                     "<br>exact zeros %{customdata[1]:.0%}<extra></extra>"
                 ),
             ),
@@ -250,14 +257,14 @@ def gradient_flow_figure(result: dict[str, Any]) -> dict[str, Any]:
         y=math.log10(floor),
         xref="x",
         yref="y",
-        text="exact 0: float32 underflow (drawn at this floor)",
+        text="exact 0 (float32 underflow)",
         showarrow=False,
         xanchor="right",
         yanchor="bottom",
         font={"size": 11, "color": "#555"},
     )
-    fig.update_xaxes(title_text="distance from the last position (T-1-t)", row=1, col=1)
-    fig.update_yaxes(type="log", exponentformat="power", title_text="gradient ratio (log)", row=1, col=1)
+    fig.update_xaxes(title_text=GRADIENT_COLUMNS["distance"], row=1, col=1)
+    fig.update_yaxes(type="log", exponentformat="power", title_text="Gradient ratio (log scale)", row=1, col=1)
     if listing:
         lengths = list(listing["lengths"])
         fig.add_trace(
@@ -265,8 +272,9 @@ def gradient_flow_figure(result: dict[str, Any]) -> dict[str, Any]:
                 x=lengths,
                 y=list(listing["measured"]),
                 mode="lines+markers",
-                name=f"seed listing, measured (seed {listing['measured_seed']})",
+                name=f"Listing, measured (seed {listing['measured_seed']})",
                 line={"color": "#333"},
+                hovertemplate="listing, measured<br>length %{x} tokens<br>total gradient norm %{y:.3g}<extra></extra>",
             ),
             row=1,
             col=2,
@@ -276,7 +284,8 @@ def gradient_flow_figure(result: dict[str, Any]) -> dict[str, Any]:
                 x=lengths,
                 y=list(listing["claimed"]),
                 mode="lines+markers",
-                name="seed listing, lesson's claimed output",
+                name="Listing, lesson's claimed output",
+                hovertemplate="lesson's claim<br>length %{x} tokens<br>total gradient norm %{y}<extra></extra>",
                 line={"color": "#333", "dash": "dash"},
                 marker={"symbol": "x"},
                 opacity=0.7,
@@ -284,17 +293,15 @@ def gradient_flow_figure(result: dict[str, Any]) -> dict[str, Any]:
             row=1,
             col=2,
         )
-        fig.update_xaxes(type="log", tickvals=lengths, title_text="sequence length", row=1, col=2)
-        fig.update_yaxes(type="log", exponentformat="power", title_text="total parameter grad norm", row=1, col=2)
+        fig.update_xaxes(type="log", tickvals=lengths, title_text="Sequence length (tokens)", row=1, col=2)
+        fig.update_yaxes(type="log", exponentformat="power", title_text="Total gradient norm", row=1, col=2)
     seq_len = result.get("params", {}).get("seq_len", len(distances))
     fig.update_layout(
         title={
-            "text": f"Gradient flow to earlier tokens (T={seq_len}) on {result['environment'].get('device', '?')}"
-            f"<br><sup>{_device_label(result)} · float32 · median and 25-75 % band</sup>"
+            "text": f"Gradient flow to earlier tokens (T={seq_len})"
+            f"<br><sup>{_device_label(result)} · float32 · median and 25th-75th percentile band</sup>"
         },
         template=TEMPLATE,
-        legend={"orientation": "h", "y": -0.2},
-        margin={"t": 90},
     )
     return to_json_dict(fig)
 
@@ -314,7 +321,7 @@ def long_range_recall_figure(result: dict[str, Any]) -> dict[str, Any]:
                 mode="lines+markers",
                 name=result.get("model_labels", {}).get(name, name),
                 line={"color": MODEL_COLORS.get(name, "#7f7f7f")},
-                hovertemplate="distance %{x}<br>test accuracy %{y:.1%}<extra></extra>",
+                hovertemplate="%{fullData.name}<br>distance %{x} tokens<br>test accuracy %{y:.1%}<extra></extra>",
             )
         )
     chance = float(result["chance"])
@@ -322,19 +329,18 @@ def long_range_recall_figure(result: dict[str, Any]) -> dict[str, Any]:
         y=chance,
         line={"dash": "dash", "color": "#555"},
         annotation_text=f"chance ({chance:.1%})",
+        annotation_font={"color": "#555"},
         annotation_position="top left",
     )
     p = result.get("params", {})
     fig.update_layout(
         title={
-            "text": f"Recalling a token d steps back on {result['environment'].get('device', '?')}"
+            "text": "Recalling a token d steps back"
             f"<br><sup>{_device_label(result)} · {p.get('steps')} steps x batch {p.get('batch')}, "
             f"hidden {p.get('hidden')}</sup>"
         },
         template=TEMPLATE,
-        xaxis={"title": {"text": "distance d (tokens between value and query)"}, "type": "log", "tickvals": distances},
-        yaxis={"title": {"text": "test accuracy"}, "range": [0, 1.05], "tickformat": ".0%"},
-        legend={"orientation": "h", "y": -0.2},
-        margin={"t": 90},
+        xaxis={"title": {"text": RECALL_COLUMNS["distance"]}, "type": "log", "tickvals": distances},
+        yaxis={"title": {"text": RECALL_COLUMNS["test_accuracy"]}, "range": [0, 1.05], "tickformat": ".0%"},
     )
     return to_json_dict(fig)

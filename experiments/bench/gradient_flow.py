@@ -39,8 +39,9 @@ from experiments.bench.common import (
     seed_everything,
     small_ops_run_notes,
 )
-from experiments.bench.gradient_flow_config import MODEL_LABELS, MODEL_SETS, GradientFlowConfig
+from experiments.bench.gradient_flow_config import COLUMN_LABELS, MODEL_LABELS, MODEL_SETS, GradientFlowConfig
 from experiments.bench.params import config_to_dict
+from experiments.bench.tables import labelled_table
 
 # The seed lesson's "# Output (typical):" for its gradient-norm listing (a claim).
 SEED_GRAD_CLAIMS: dict[int, float] = {10: 2.453821, 25: 0.892341, 50: 0.123456, 100: 0.003214, 200: 0.000089}
@@ -250,7 +251,7 @@ def run(config: GradientFlowConfig, progress: Progress | None = None) -> dict[st
         "distances": list(range(cfg.seq_len)),
         "curves": curves,
         "underflow_floor": UNDERFLOW_FLOOR,
-        "table": {"columns": COLUMNS, "rows": rows},
+        "table": labelled_table(COLUMNS, rows, column_labels=COLUMN_LABELS, value_labels={"model": MODEL_LABELS}),
         "summary": summarise(cfg, curves, listing),
         "seed_listing": listing,
         "seed_grad_claims": {str(k): v for k, v in SEED_GRAD_CLAIMS.items()},

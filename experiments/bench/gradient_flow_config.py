@@ -6,6 +6,7 @@ No torch here: the web process reads this to build the form and validate a run's
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from experiments.bench.memory import F32, FIXED_ALLOWANCE, sequential_peak, transformer_layer_params
 from experiments.bench.params import cpu_threads_param, device_param, param
@@ -18,6 +19,15 @@ MODEL_LABELS = {
     "gru": "GRU",
     "transformer": "Transformer (causal, sinusoidal PE)",
 }
+# The words the chart and the data table use (experiments/bench/tables.py).
+COLUMN_LABELS = {
+    "model": "Model",
+    "distance": "Distance from the last token (tokens)",
+    "median_ratio": "Gradient ratio, median",
+    "q25_ratio": "Gradient ratio, 25th percentile",
+    "q75_ratio": "Gradient ratio, 75th percentile",
+    "zero_fraction": "Share of exact zeros",
+}
 MODEL_SETS = {
     "all": tuple(MODEL_LABELS),
     "recurrent": ("rnn", "lstm", "lstm_fb1", "lstm_fb3", "gru"),
@@ -29,6 +39,9 @@ MODEL_SETS = {
 @dataclass(frozen=True)
 class GradientFlowConfig:
     """Parameters; the defaults run in well under 15 s on 2 CPU cores."""
+
+    TABLE_LABELS: ClassVar[dict[str, str]] = COLUMN_LABELS
+    TABLE_VALUE_LABELS: ClassVar[dict[str, dict[str, str]]] = {"model": MODEL_LABELS}
 
     seq_len: int = param("int", 200, min=2, max=1000, cuda_max=4000, help="Sequence length T.")
     hidden: int = param("int", 64, min=8, max=256, cuda_max=1024, help="Input and hidden size d.")

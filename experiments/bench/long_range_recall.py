@@ -38,8 +38,9 @@ from experiments.bench.common import (
     seed_everything,
     small_ops_run_notes,
 )
-from experiments.bench.long_range_recall_config import MODEL_LABELS, TEST_SIZE, LongRangeRecallConfig
+from experiments.bench.long_range_recall_config import COLUMN_LABELS, MODEL_LABELS, TEST_SIZE, LongRangeRecallConfig
 from experiments.bench.params import config_to_dict
+from experiments.bench.tables import labelled_table
 
 NUM_VALUES = 8  # K: label classes, chance = 1/K
 NUM_DISTRACTORS = 8
@@ -186,7 +187,7 @@ def run(config: LongRangeRecallConfig, progress: Progress | None = None) -> dict
         "accuracy": accuracy,
         "model_labels": {n: MODEL_LABELS[n] for n in names},
         "runs": runs,
-        "table": {"columns": COLUMNS, "rows": rows},
+        "table": labelled_table(COLUMNS, rows, column_labels=COLUMN_LABELS, value_labels={"model": MODEL_LABELS}),
         "summary": summarise(cfg, accuracy),
         "notes": [
             f"Task: value token (1 of {NUM_VALUES}) at position 0, d-1 random distractors, query at "

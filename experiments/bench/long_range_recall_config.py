@@ -6,6 +6,7 @@ No torch here: the web process reads this to build the form and validate a run's
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from experiments.bench.memory import (
     F32,
@@ -19,11 +20,24 @@ from experiments.bench.params import cpu_threads_param, device_param, param
 MODEL_LABELS = {"rnn": "RNN (tanh)", "lstm": "LSTM", "transformer": "Transformer (causal)"}
 TEST_SIZE = 1000  # held-out sequences scored after training
 VOCAB = 17  # 8 values, 8 distractors and the query token
+# The words the chart and the data table use (experiments/bench/tables.py).
+COLUMN_LABELS = {
+    "model": "Model",
+    "distance": "Distance d (tokens)",
+    "test_accuracy": "Test accuracy",
+    "chance": "Chance",
+    "final_train_loss": "Final training loss",
+    "steps_to_95pct_train_acc": "Steps to 95 % training accuracy",
+    "train_s": "Training time (s)",
+}
 
 
 @dataclass(frozen=True)
 class LongRangeRecallConfig:
     """Parameters; the defaults train 3 models x 4 distances in well under 60 s on 2 CPU cores."""
+
+    TABLE_LABELS: ClassVar[dict[str, str]] = COLUMN_LABELS
+    TABLE_VALUE_LABELS: ClassVar[dict[str, dict[str, str]]] = {"model": MODEL_LABELS}
 
     distances: tuple[int, ...] = param(
         "int_list", [5, 10, 20, 50, 100], min=1, max=200, cuda_max=1000, max_items=6, help="Distances d to test."

@@ -37,7 +37,14 @@ from experiments.bench.common import (
     sync_for,
 )
 from experiments.bench.params import config_to_dict
-from experiments.bench.sequence_latency_config import D_FF, MAX_POSITIONS, SequenceLatencyConfig
+from experiments.bench.sequence_latency_config import (
+    COLUMN_LABELS,
+    D_FF,
+    MAX_POSITIONS,
+    MODEL_LABELS,
+    SequenceLatencyConfig,
+)
+from experiments.bench.tables import labelled_table
 
 # The seed lesson's "Typical results (on GPU)" comment, verbatim: batch 32, hidden 512,
 # vocab 10000, 1-layer LSTM vs 6-layer TransformerEncoder, inference, GPU unspecified.
@@ -217,7 +224,7 @@ def run(config: SequenceLatencyConfig, progress: Progress | None = None) -> dict
         "experiment": "sequence-latency",
         "environment": {**env, "load_avg_1m_end": load_average()},
         "params": {**config_to_dict(cfg), "device": str(device), "d_ff": D_FF},
-        "table": {"columns": COLUMNS, "rows": rows},
+        "table": labelled_table(COLUMNS, rows, column_labels=COLUMN_LABELS, value_labels={"model": MODEL_LABELS}),
         "summary": summarise(cfg, rows, peak),
         "gemm_peak": peak,
         "seed_claims": SEED_CLAIMS,

@@ -6,6 +6,7 @@ No torch here: the web process reads this to build the form and validate a run's
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from experiments.bench.memory import (
     F32,
@@ -18,11 +19,31 @@ from experiments.bench.params import device_param, param
 
 MAX_POSITIONS = 5000  # the seed's learned positional parameter is (1, 5000, hidden)
 D_FF = 2048  # nn.TransformerEncoderLayer's default dim_feedforward, as in the seed
+# The words the chart and the data table use (experiments/bench/tables.py).
+MODEL_LABELS = {"lstm": "LSTM", "transformer": "Transformer"}
+COLUMN_LABELS = {
+    "model": "Model",
+    "batch": "Batch size",
+    "seq_len": "Sequence length (tokens)",
+    "median_ms": "Median time per call (ms)",
+    "q25_ms": "25th percentile (ms)",
+    "q75_ms": "75th percentile (ms)",
+    "iqr_ms": "IQR (ms)",
+    "tokens_per_s": "Tokens per second",
+    "peak_mem_mb": "Peak memory (MiB)",
+    "gflop": "GFLOP per call",
+    "gflop_per_s": "GFLOP/s",
+    "frac_of_peak": "Share of GEMM peak",
+    "blocks": "Timed blocks",
+}
 
 
 @dataclass(frozen=True)
 class SequenceLatencyConfig:
     """Parameters; CPU defaults are scaled down so a run takes ~20 s on 2 cores."""
+
+    TABLE_LABELS: ClassVar[dict[str, str]] = COLUMN_LABELS
+    TABLE_VALUE_LABELS: ClassVar[dict[str, dict[str, str]]] = {"model": MODEL_LABELS}
 
     hidden: int = param("int", 512, min=16, max=1024, cuda_max=2048, help="Embedding / hidden / d_model size.")
     heads: int = param("int", 8, min=1, max=32, help="Attention heads (must divide hidden).")

@@ -9,6 +9,8 @@ import torch
 
 from experiments.bench import registry, sequence_latency
 from experiments.bench.sequence_latency import SEED_CLAIMS, transformer_flops
+from experiments.bench.sequence_latency_config import COLUMN_LABELS, MODEL_LABELS
+from experiments.bench.tables import table_records
 
 TINY = {
     "hidden": 16,
@@ -39,8 +41,7 @@ def test_result_fields_and_table(run_result) -> None:
     result, _ = run_result
     assert {"environment", "table", "summary", "params", "notes", "seed_claims"} <= set(result)
     assert result["environment"]["device"] == "cpu" and result["environment"]["num_threads"] >= 1
-    cols = result["table"]["columns"]
-    rows = [dict(zip(cols, r, strict=True)) for r in result["table"]["rows"]]
+    rows = table_records(result["table"], column_labels=COLUMN_LABELS, value_labels={"model": MODEL_LABELS})
     assert len(rows) == 2 * 2 * 2  # models x batches x lengths
     assert {(r["model"], r["batch"], r["seq_len"]) for r in rows} == {
         (m, b, t) for m in ("lstm", "transformer") for b in (1, 2) for t in (2, 8)
@@ -89,8 +90,8 @@ def test_figure_is_plain_json(run_result) -> None:
     assert "scaled down" in fig["layout"]["title"]["text"]
     assert fig["layout"]["template"]["layout"]  # plotly_white, expanded
     names = [t["name"] for t in fig["data"]]
-    assert any("lesson claims (seed, GPU" in n for n in names)
-    claim_traces = [t for t in fig["data"] if "lesson claims" in t["name"]]
+    assert any("lesson's claim (GPU" in n for n in names)
+    claim_traces = [t for t in fig["data"] if "lesson's claim" in t["name"]]
     assert all(t["line"]["dash"] == "dash" for t in claim_traces)
     assert fig["layout"]["xaxis"]["type"] == "log" and fig["layout"]["yaxis"]["type"] == "log"
 

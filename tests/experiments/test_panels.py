@@ -9,8 +9,9 @@ import pytest
 from django.contrib.staticfiles import finders
 
 from experiments import catalog, selectors
+from experiments.bench.chart_layout import normalise_figure
 from tests.experiments.conftest import celery_broker, post_run
-from tests.experiments.factories import SMALL_FIGURE, ExperimentRunFactory
+from tests.experiments.factories import SMALL_FIGURE, SMALL_RESULT, ExperimentRunFactory
 from tests.factories import LessonFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,11 +45,13 @@ def test_lesson_page_embeds_the_panel_with_the_latest_runs_chart_json_and_data_t
         r'<script id="experiment-sequence-latency-figure" type="application/json">(.*?)</script>', html, re.S
     )
     assert figure_script, "the figure is embedded with json_script"
-    assert json.loads(figure_script.group(1)) == SMALL_FIGURE
-    assert "lesson claims" in figure_script.group(1)
+    embedded = json.loads(figure_script.group(1))
+    assert embedded == normalise_figure(SMALL_FIGURE)  # runs stored before the chart layout get it too
+    assert [trace["name"] for trace in embedded["data"]] == ["LSTM (measured)", "lesson claims"]
     assert f"Latest run (#{run.pk}) measured on <strong>Test CPU 3000</strong>" in panel
-    assert "<th scope=\"col\">median_ms</th>" in panel
-    assert "<td>6.25</td>" in panel
+    # The stored table uses code names; the reader sees the chart's words.
+    assert '<th scope="col">Median time per call (ms)</th>' in panel and "median_ms" not in panel
+    assert "<td>LSTM</td><td>50</td><td>6.25</td>" in panel
     assert 'src="/static/js/experiments.js"' in html
     assert 'data-plotly-src="/static/vendor/plotly/plotly.min.js"' in panel
 
@@ -98,6 +101,38 @@ def test_a_readers_run_in_progress_is_shown_and_followed_after_a_reload(signed_i
     assert 'value="42"' in panel
     assert f"Your run #{run.pk} is running: lstm batch 1 length 10." in panel
     assert re.search(r'data-role="run-button"\s+disabled', panel)
+
+
+def test_while_a_readers_first_run_is_in_progress_the_panel_no_longer_invites_a_first_run(
+    signed_in_client, user, lesson
+):
+    run = ExperimentRunFactory(running=True, started_by=user, progress=0.42)
+
+    panel = panel_html(signed_in_client.get(lesson.get_absolute_url()))
+
+    assert "Be the first" not in panel and "nobody has run" not in panel
+    assert f"No finished run yet: your run #{run.pk} is in progress" in panel
+    assert "data-empty" in panel  # the script keeps this line current while it follows the run
+
+
+def test_notes_are_rendered_as_markdown_and_sanitised(client, lesson):
+    result = {**SMALL_RESULT, "notes": ["The *total* gradient norm, `float32`.", "<script>alert(1)</script> ok"]}
+    ExperimentRunFactory(succeeded=True, result=result)
+
+    panel = panel_html(client.get(lesson.get_absolute_url()))
+
+    assert "<li>The <em>total</em> gradient norm, <code>float32</code>.</li>" in panel
+    assert "<script>alert" not in panel and "&lt;script&gt;alert(1)&lt;/script&gt; ok" in panel
+
+
+def test_the_run_api_sends_the_notes_as_the_panel_shows_them(client):
+    result = {**SMALL_RESULT, "notes": ["Times are **medians**."]}
+    run = ExperimentRunFactory(succeeded=True, result=result)
+
+    body = client.get(f"/experiments/runs/{run.pk}/").json()
+
+    assert body["notes_html"] == ["Times are <strong>medians</strong>."]
+    assert body["result"]["notes"] == ["Times are **medians**."]
 
 
 def test_an_unknown_experiment_name_renders_a_notice_not_an_error(client):

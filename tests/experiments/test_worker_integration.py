@@ -42,7 +42,7 @@ def test_a_real_worker_runs_a_tiny_sequence_latency_run_to_success(celery_worker
     body = signed_in_client.get(response.json()["url"]).json()
     assert body["status"] == "succeeded" and body["progress"] == 1.0
     trace_names = [trace.get("name") or "" for trace in body["figure"]["data"]]
-    assert any("lesson claims" in name for name in trace_names), trace_names
+    assert any("lesson's claim" in name for name in trace_names), trace_names
     assert body["result"]["table"]["rows"]
     assert body["environment"]["device"] == "cpu"
     assert body["duration_s"] > 0
