@@ -124,9 +124,11 @@ def attention_heads_figure(result: dict[str, Any]) -> dict[str, Any]:
     kv_row = map_rows + 2
     variants = kv["variants"]
     mha = variants[0]
+    # "MHA<br>4 KV heads": two short lines, so the bar labels never collide on a phone.
+    bar_labels = [v["label"].replace(", ", "<br>", 1) for v in variants]
     fig.add_trace(
         go.Bar(
-            x=[v["label"] for v in variants],
+            x=bar_labels,
             y=[v["bytes"] / 2**20 for v in variants],
             marker={"color": "#1f77b4"},
             name="KV cache (formula, checked on real tensors)",
@@ -138,7 +140,7 @@ def attention_heads_figure(result: dict[str, Any]) -> dict[str, Any]:
     )
     fig.add_trace(
         go.Scatter(
-            x=[v["label"] for v in variants],
+            x=bar_labels,
             y=[mha["bytes"] * v["kv_heads"] / mha["kv_heads"] / 2**20 for v in variants],
             mode="lines+markers",
             name="Claim: MHA / (h/g) (Shazeer; Ainslie et al.)",
@@ -162,7 +164,7 @@ def attention_heads_figure(result: dict[str, Any]) -> dict[str, Any]:
             "colorscale": "Blues",
             "cmin": 0,
             "cmax": 1,
-            "colorbar": {"title": {"text": "weight"}, "len": 0.3, "y": 1, "yanchor": "top"},
+            "colorbar": {"title": {"text": "attention weight", "side": "right"}, "len": 0.3, "y": 1, "yanchor": "top"},
         },
         legend={"orientation": "h", "y": -0.05, "yanchor": "top"},
         margin={"t": 90},

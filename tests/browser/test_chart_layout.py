@@ -30,6 +30,18 @@ TINY_PARAMS: dict[str, dict] = {
     "long-range-recall": {
         "distances": [2, 5, 20], "steps": 3, "hidden": 8, "batch": 4, "transformer_layers": 1, "device": "cpu",
     },
+    "attention-cost": {
+        "seq_lens": [32, 64, 128], "heads": 2, "head_dim": 16, "min_run_time": 0.05,
+        "saturation_dims": [4, 64, 1024], "saturation_queries": 200, "device": "cpu",
+    },
+    "attention-heads": {
+        "seq_len": 12, "vocab": 16, "d_model": 16, "heads": 2, "layers": 2, "steps": 30, "batch": 16, "lr": 0.01,
+        "device": "cpu",
+    },
+    "length-extrapolation": {
+        "train_len": 8, "eval_multiples": [1, 2, 4], "steps": 4, "batch": 4, "d_model": 16, "heads": 2, "layers": 1,
+        "vocab": 8, "period_min": 2, "period_max": 4, "eval_sequences": 8, "device": "cpu",
+    },
 }
 VIEWPORTS = {"390": {"width": 390, "height": 844}, "1366": {"width": 1366, "height": 768}}
 # Text boxes are font boxes (ascent to descent), a little taller than the ink: edges may touch by this much.
