@@ -5,7 +5,7 @@ SHELL := /bin/bash
 
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 COURSE := content/transformers-architecture
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
@@ -16,19 +16,20 @@ DEV    := DJANGO_SETTINGS_MODULE=config.settings.dev
 # icons) for the browser tests, wrk (the load generator of `make bench`).
 APT_PACKAGES := libzbar0 poppler-utils fonts-dejavu-core fonts-wqy-zenhei chromium fonts-noto-color-emoji wrk
 
-.PHONY: help install system-deps setup run worker web test lint bench gpu-check clean superuser
+.PHONY: help install system-deps setup run worker web test test-fast lint bench gpu-check clean superuser
 
 help:
 	@echo "make run    - set everything up and start the web server + a Celery worker (embedded defaults)"
 	@echo "make test   - set everything up and run the whole test suite"
 	@echo "make bench  - run the benchmarks under bench/"
 	@echo "make gpu-check - every experiment at its CUDA defaults: time, peak GPU memory vs estimate (needs a GPU)"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff (CI runs it before the tests)"
+	@echo "make test-fast - the quick subset: no browser, no real worker, no lesson listings"
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@echo "Installing Python packages into $(VENV) ..."
-	@$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | { grep -v "is ignored: it is neither" || true; }
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt 2>&1 | { grep -v "is ignored: it is neither" || true; }
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -62,6 +63,10 @@ test: setup
 
 lint: install
 	$(VENV)/bin/ruff check .
+
+# The quick subset for development (no browser, no real worker, no lesson listings): under a minute.
+test-fast: setup
+	$(PY) -m pytest -m "not slow" -q -x $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) bench/run_all.py

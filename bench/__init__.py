@@ -1,1 +1,1 @@
-"""Benchmarks for issue #8 (performance budgets). Entry point: ``make bench`` -> ``bench/run_all.py``."""
+"""Benchmarks of the performance budgets (docs/performance.md). Entry point: ``make bench`` -> ``bench/run_all.py``."""

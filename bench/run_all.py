@@ -1,4 +1,4 @@
-"""`make bench`: every performance budget of issue #8, measured, printed as a table and written to the docs.
+"""`make bench`: every performance budget, measured, printed as a table and written to the docs.
 
     .venv/bin/python bench/run_all.py [--only STAGE ...] [--no-docs]
 

@@ -2,7 +2,7 @@
 
 Production keeps the page cache, cached sessions and the experiment poll records in Redis (the same server as
 the Celery broker). When that Redis is down the site must keep serving lessons, quizzes and certificates from
-PostgreSQL (issue #7), so every cache call here answers "miss" (reads) or does nothing (writes) on a connection
+PostgreSQL, so every cache call here answers "miss" (reads) or does nothing (writes) on a connection
 error. After one failure the cache stays off for ``RETRY_AFTER_S`` seconds, so a dead or hung server costs one
 short socket timeout per process every few seconds, never one per request.
 

@@ -1,7 +1,8 @@
 """Whole-page cache for anonymous readers of public pages (lessons, course, home, certificate verification).
 
 Most readers of a course are not signed in, and their pages are the same for everyone: the cache serves them
-without a session, a user, a query or a template (issue #8's 500 pages/s on 2 cores). How it stays correct:
+without a session, a user, a query or a template (the lesson page's budget: 500 pages/s on 2 cores).
+How it stays correct:
 
 - Only views decorated with :func:`cache_anonymous_page` are stored, only their 200 answers to a GET without a
   query string from a request that carried no session or messages cookie, and never a response that sets a

@@ -1,7 +1,7 @@
 """Cheap progress polling: a reader whose copy of a run is current gets 304 before sessions, auth and routing.
 
 A lesson panel polls ``GET /experiments/runs/<id>/`` about once a second with ``If-None-Match``; with hundreds
-of readers following one run, those polls must cost next to nothing (issue #8: 200 readers may slow page
+of readers following one run, those polls must cost next to nothing (the budget: 200 readers may slow page
 throughput by at most 20 %). The run-detail view records each run's current ETag in the cache; this middleware
 answers a matching poll from that record with one cache read. Every change that alters the ETag (progress,
 start, end, reaping) forgets the record (:func:`forget`), and the record expires after ``RECORD_SECONDS`` in any

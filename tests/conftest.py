@@ -158,3 +158,16 @@ def _clean_sqlite_test_files():
 
 def pytest_report_header(config) -> str:
     return f"test database: {os.environ.get('TEST_DATABASE_URL') or 'SQLite file'}; chromium: {shutil.which('chromium')}"
+
+
+# Fixtures that start a real process (a Celery worker, a live server for Chromium): a test using one is slow.
+_SLOW_FIXTURES = {"celery_worker_process", "live_server", "site", "page"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Mark every browser, integration and real-worker test `slow`, so `make test-fast` (-m "not slow") is a quick
+    subset for developers while `make test` and CI run everything."""
+    for item in items:
+        path = str(item.path)
+        if "/tests/browser/" in path or "/tests/integration/" in path or _SLOW_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)

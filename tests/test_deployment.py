@@ -68,7 +68,12 @@ def test_web_runs_threaded_gunicorn_workers_from_one_config_file_in_the_image_co
 def test_dockerfile_runs_the_same_commands_as_make():
     dockerfile = (REPO / "Dockerfile").read_text()
     makefile = (REPO / "Makefile").read_text()
-    assert "-r requirements.txt" in dockerfile and "-r requirements.txt" in makefile
+    assert "-r requirements.txt" in dockerfile and "-r requirements-dev.txt" in makefile
+    dev = (REPO / "requirements-dev.txt").read_text()
+    assert "-r requirements.txt" in dev  # development installs everything production does, and its tools
+    runtime = (REPO / "requirements.txt").read_text()
+    for tool in ("pytest", "playwright", "ruff", "hypothesis"):
+        assert tool not in runtime.lower(), f"{tool} would be installed into the production image"
     assert "USER academy" in dockerfile
     assert "collectstatic" in dockerfile
     assert "load_course content/transformers-architecture" in COMPOSE["services"]["web"]["command"]

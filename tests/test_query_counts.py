@@ -1,4 +1,4 @@
-"""Issue #8's query budget: the lesson, course and certificate verification pages cost a constant number of SQL
+"""The query budget: the lesson, course and certificate verification pages cost a constant number of SQL
 queries, whatever the number of modules. (The quiz pages' own counts are specified by the quizzes app in
 tests/quizzes/test_answer_key_safety.py.)
 

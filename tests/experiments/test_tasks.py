@@ -316,7 +316,7 @@ print(json.dumps({
 
 
 def test_a_web_process_serving_lesson_panels_and_run_requests_never_imports_torch(transactional_db, course, user):
-    """Names, titles, parameter forms and validation come from torch-free modules (issue #8: 3.5 s, ~300 MB/worker)."""
+    """Names, titles, parameter forms and validation come from torch-free modules (importing torch costs 3.5 s and ~300 MB per worker)."""
     import json
     import os
     import subprocess

@@ -1,4 +1,4 @@
-"""Issue #7: a Redis outage takes down experiment runs, and nothing else.
+"""A Redis outage takes down experiment runs, and nothing else.
 
 Production shares one Redis between the Celery broker and the Django cache (config/settings/prod.py). This test
 starts a redis-server of its own on a spare port, points this process's Celery app and the production CACHES at
