@@ -33,7 +33,8 @@ class CertificateAdminForm(forms.ModelForm):
     status_change = forms.ChoiceField(
         label="Change status",
         required=False,
-        choices=[("", "Leave as it is"), ("revoke", "Revoke"), ("restore", "Restore")],
+        choices=[("", "Leave as it is"), ("revoke", "Revoke"), ("restore", "Restore"),
+                 ("approve_name", "Approve the requested name (re-issue)")],
         help_text="Every public view (page, PDF, Open Badges credential, share image) reflects it at once.",
     )
     status_reason = forms.CharField(
@@ -48,8 +49,10 @@ class CertificateAdminForm(forms.ModelForm):
     def clean(self) -> dict:
         data = super().clean()
         change, reason = data.get("status_change"), (data.get("status_reason") or "").strip()
-        if change and not reason:
+        if change in ("revoke", "restore") and not reason:
             self.add_error("status_reason", "Give a reason for the change.")
+        if change == "approve_name" and not self.instance.requested_holder_name:
+            self.add_error("status_change", "No name change is waiting for approval.")
         if change == "revoke" and self.instance.is_revoked:
             self.add_error("status_change", "This certificate is already revoked.")
         if change == "restore" and not self.instance.is_revoked:
@@ -67,13 +70,14 @@ class CertificateAdmin(admin.ModelAdmin):
     readonly_fields = (
         "public_page", "credential_id", "user", "course", "holder_name", "course_title", "issuer_name",
         "module_results_table", "issued_at", "reissued_at", "revision", "pdf", "pdf_sha256", "share_image",
-        "revoked_at", "revocation_reason",
+        "revoked_at", "revocation_reason", "requested_holder_name",
     )
     fieldsets = (
         (None, {"fields": ("public_page", "credential_id", "user", "course", "holder_name")}),
         ("As issued", {"fields": ("course_title", "issuer_name", "module_results_table", "issued_at", "reissued_at",
                                   "revision", "pdf", "pdf_sha256", "share_image")}),
-        ("Status", {"fields": ("revoked_at", "revocation_reason", "status_change", "status_reason")}),
+        ("Status", {"fields": ("revoked_at", "revocation_reason", "requested_holder_name", "status_change",
+                               "status_reason")}),
     )
     inlines = [CertificateEventInline]
     date_hierarchy = "issued_at"
@@ -117,3 +121,6 @@ class CertificateAdmin(admin.ModelAdmin):
         elif change_to == "restore":
             services.restore_certificate(certificate=obj, reason=reason, actor=request.user)
             messages.success(request, f"Certificate {obj.human_id} restored.")
+        elif change_to == "approve_name":
+            updated = services.approve_requested_name(certificate=obj, staff=request.user)
+            messages.success(request, f"Certificate {obj.human_id} re-issued to {updated.holder_name}.")

@@ -53,6 +53,10 @@ class Certificate(models.Model):
 
     revoked_at = models.DateTimeField(null=True, blank=True)
     revocation_reason = models.TextField(blank=True)
+    requested_holder_name = models.CharField(
+        max_length=HOLDER_NAME_MAX_LENGTH, blank=True,
+        help_text="A name correction the holder asked for after their self-service ones: staff approve it.",
+    )
 
     class Meta:
         ordering = ["-issued_at"]
@@ -91,6 +95,7 @@ class CertificateEvent(models.Model):
         REISSUED = "reissued", "Re-issued"
         REVOKED = "revoked", "Revoked"
         RESTORED = "restored", "Restored"
+        RENAME_REQUESTED = "rename_req", "Name change requested"
 
     certificate = models.ForeignKey(Certificate, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=10, choices=Kind.choices)

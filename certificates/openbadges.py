@@ -27,6 +27,12 @@ def subject_id(certificate: Certificate) -> str:
     return f"urn:uuid:{uuid.uuid5(SUBJECT_NAMESPACE, certificate.credential_id)}"
 
 
+def credential_version_id(credential_id: str, revision: int) -> str:
+    """Each version of a certificate (each name correction) is its own credential: a superseded version's id
+    can then be listed in the status list while the current one stays valid."""
+    return f"urn:uuid:{uuid.uuid5(SUBJECT_NAMESPACE, f'{credential_id}/revision/{revision}')}"
+
+
 def _timestamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
@@ -80,7 +86,7 @@ def build_credential(certificate: Certificate) -> dict:
 
     credential = {
         "@context": [VC_CONTEXT, OB_CONTEXT],
-        "id": certificate.absolute("credential_json"),
+        "id": credential_version_id(certificate.credential_id, certificate.revision),
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "name": f"{certificate.course_title}: certificate of completion",
         "description": (
@@ -118,18 +124,29 @@ def build_credential(certificate: Certificate) -> dict:
     return credential
 
 
-def revocation_list(certificates: Iterable[Certificate]) -> dict:
-    """The issuer's list of revoked credentials, which every credential's ``credentialStatus`` points to."""
+def revocation_list(certificates: Iterable[Certificate], superseded: Iterable[dict] = ()) -> dict:
+    """The issuer's status list, which every credential's ``credentialStatus`` points to: the current versions
+    of revoked certificates, and every version a name correction superseded (``superseded``: dicts with
+    ``credential_id``, ``revision`` and ``superseded_at``)."""
+    entries = [
+        {
+            "id": credential_version_id(certificate.credential_id, certificate.revision),
+            "revokedAt": _timestamp(certificate.revoked_at),
+            "revocationReason": certificate.revocation_reason,
+        }
+        for certificate in certificates
+    ]
+    entries += [
+        {
+            "id": credential_version_id(version["credential_id"], version["revision"]),
+            "revokedAt": _timestamp(version["superseded_at"]),
+            "revocationReason": f"Superseded by revision {version['revision'] + 1} (name corrected)",
+        }
+        for version in superseded
+    ]
     return {
         "id": settings.SITE_URL + reverse("certificates:revocations"),
         "type": REVOCATION_LIST_TYPE,
         "issuer": f"{settings.SITE_URL}/",
-        "revokedCredentials": [
-            {
-                "id": certificate.absolute("credential_json"),
-                "revokedAt": _timestamp(certificate.revoked_at),
-                "revocationReason": certificate.revocation_reason,
-            }
-            for certificate in certificates
-        ],
+        "revokedCredentials": entries,
     }

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -167,37 +169,89 @@ def claim_certificate(*, user: User, course: Course, holder_name: str = "") -> C
     return issue_certificate(user=user, course=course)
 
 
-def correct_holder_name(*, certificate: Certificate, user: User, holder_name: str) -> Certificate:
-    """Re-issue under the same credential id with the corrected name and a new PDF (the old one is kept).
+class NameChangeNeedsApproval(Exception):
+    """The holder has used their self-service corrections; the request waits for staff."""
 
-    Also updates the profile, so the name the learner sees everywhere is the one they chose. Returns the
-    certificate unchanged when the name is the same.
+
+def self_service_renames(certificate: Certificate) -> int:
+    return certificate.events.filter(kind=CertificateEvent.Kind.REISSUED, actor_id=certificate.user_id).count()
+
+
+def _next_version_time(locked: Certificate) -> datetime:
+    """Whole seconds (the credential's validFrom has second precision), strictly after the current version."""
+    now = timezone.now().replace(microsecond=0)
+    current = (locked.reissued_at or locked.issued_at).replace(microsecond=0)
+    return max(now, current + timedelta(seconds=1))
+
+
+def correct_holder_name(
+    *, certificate: Certificate, user: User, holder_name: str, approved_by: User | None = None
+) -> Certificate:
+    """Re-issue under the same credential id with the corrected name; the earlier version is superseded.
+
+    The holder may do this ``CERTIFICATE_SELF_SERVICE_RENAMES`` times; after that the request is stored and
+    :class:`NameChangeNeedsApproval` raised, until staff approve it (``approved_by``). Each version gets a later
+    whole-second timestamp, its own credential id and PDF; the superseded PDF file is removed (its SHA-256 stays
+    in the history, so the verification page still recognises it as an earlier version). Also updates the
+    profile. Returns the certificate unchanged when the name is the same.
     """
     name = normalize_holder_name(holder_name)
     if not name:
         raise ValueError("A certificate needs a name.")
     with transaction.atomic():
         locked = Certificate.objects.select_for_update().get(pk=certificate.pk)
-        if locked.user_id != user.pk:
+        if approved_by is None and locked.user_id != user.pk:
             raise PermissionError("Only the holder can correct the name on a certificate.")
         if locked.is_revoked:
             raise CertificateRevoked
         if locked.holder_name == name:
             return locked
-        previous = locked.holder_name
-        locked.holder_name = name
-        locked.revision += 1
-        locked.reissued_at = timezone.now()
-        _attach_pdf(locked)
-        _attach_share_image(locked)
-        locked.save(update_fields=["holder_name", "revision", "reissued_at", "pdf", "pdf_sha256", "share_image"])
-        CertificateEvent.objects.create(
-            certificate=locked, kind=CertificateEvent.Kind.REISSUED, occurred_at=locked.reissued_at,
-            revision=locked.revision, holder_name=name, pdf_name=locked.pdf.name, pdf_sha256=locked.pdf_sha256,
-            reason=f"Name corrected by the holder (was: {previous})", actor=user,
-        )
-        User.objects.filter(pk=user.pk).update(full_name=name)
+        if approved_by is None and self_service_renames(locked) >= settings.CERTIFICATE_SELF_SERVICE_RENAMES:
+            locked.requested_holder_name = name
+            locked.save(update_fields=["requested_holder_name"])
+            CertificateEvent.objects.create(
+                certificate=locked, kind=CertificateEvent.Kind.RENAME_REQUESTED, occurred_at=timezone.now(),
+                revision=locked.revision, holder_name=name, reason="Waiting for staff approval", actor=user,
+            )
+            needs_approval = True
+        else:
+            needs_approval = False
+            _reissue(locked, name=name, user=user, approved_by=approved_by)
+    if needs_approval:  # raised after the commit: the request itself is kept
+        raise NameChangeNeedsApproval
     return locked
+
+
+def _reissue(locked: Certificate, *, name: str, user: User, approved_by: User | None) -> None:
+    """The next version of a locked certificate: new name, revision, timestamp, PDF and share image."""
+    superseded_pdf, previous = locked.pdf.name, locked.holder_name
+    locked.holder_name = name
+    locked.requested_holder_name = ""
+    locked.revision += 1
+    locked.reissued_at = _next_version_time(locked)
+    _attach_pdf(locked)
+    _attach_share_image(locked)
+    locked.save(update_fields=["holder_name", "requested_holder_name", "revision", "reissued_at", "pdf",
+                               "pdf_sha256", "share_image"])
+    how = "approved by staff" if approved_by is not None else "by the holder"
+    CertificateEvent.objects.create(
+        certificate=locked, kind=CertificateEvent.Kind.REISSUED, occurred_at=locked.reissued_at,
+        revision=locked.revision, holder_name=name, pdf_name=locked.pdf.name, pdf_sha256=locked.pdf_sha256,
+        reason=f"Name corrected {how} (was: {previous})", actor=approved_by or user,
+    )
+    if locked.user_id:
+        User.objects.filter(pk=locked.user_id).update(full_name=name)
+    storage = locked.pdf.storage
+    if superseded_pdf and superseded_pdf != locked.pdf.name:
+        transaction.on_commit(lambda: storage.delete(superseded_pdf))
+
+
+def approve_requested_name(*, certificate: Certificate, staff: User) -> Certificate:
+    if not certificate.requested_holder_name:
+        raise ValueError("No name change is waiting for approval.")
+    return correct_holder_name(
+        certificate=certificate, user=staff, holder_name=certificate.requested_holder_name, approved_by=staff
+    )
 
 
 def revoke_certificate(*, certificate: Certificate, reason: str, actor: User | None) -> Certificate:

@@ -83,6 +83,7 @@ def verify(request: HttpRequest, credential_id: str) -> HttpResponse:
         "share_image_width": SHARE_IMAGE_WIDTH,
         "share_image_height": SHARE_IMAGE_HEIGHT,
         "module_count": len(certificate.module_results),
+        "earlier_versions": selectors.superseded_versions(certificate),
     }
     return render(request, "certificates/verify.html", context)
 
@@ -146,7 +147,8 @@ def share_image(request: HttpRequest, credential_id: str) -> HttpResponse:
 
 @require_safe
 def revocations(request: HttpRequest) -> HttpResponse:
-    body = json.dumps(openbadges.revocation_list(selectors.revoked_certificates()), ensure_ascii=False, indent=2)
+    status_list = openbadges.revocation_list(selectors.revoked_certificates(), selectors.superseded_versions())
+    body = json.dumps(status_list, ensure_ascii=False, indent=2)
     return _machine_readable(HttpResponse(body, content_type="application/json; charset=utf-8"))
 
 
@@ -182,6 +184,10 @@ def change_name(request: HttpRequest, credential_id: str) -> HttpResponse:
         updated = services.correct_holder_name(
             certificate=certificate, user=request.user, holder_name=form.cleaned_data["holder_name"]
         )
+    except services.NameChangeNeedsApproval:
+        messages.info(request, "You have already corrected this name twice, so this change goes to the site's staff "
+                               "for approval. Your certificate is re-issued once they approve it.")
+        return redirect("dashboard")
     except services.CertificateRevoked:
         form.add_error(None, "This certificate is revoked, so it cannot be re-issued. Please contact us.")
         return render(request, "certificates/change_name.html", {"certificate": certificate, "form": form},

@@ -99,6 +99,8 @@ THROTTLE_RATES = {
     "experiment_run": {"ip": "60/h", "user": "30/h"},
 }
 RATELIMIT_FAIL_OPEN = True
+# Name corrections a holder makes alone; later ones wait for staff approval in the admin.
+CERTIFICATE_SELF_SERVICE_RENAMES = int(os.environ.get("CERTIFICATE_SELF_SERVICE_RENAMES", "2"))
 # Quiz retakes (quizzes.selectors.retake_allowed_at): free after the first failures, then growing pauses.
 QUIZ_FREE_FAILURES = int(os.environ.get("QUIZ_FREE_FAILURES", "3"))
 QUIZ_FAILURE_WINDOW_HOURS = 24

@@ -40,9 +40,14 @@
         var hex = Array.prototype.map.call(new Uint8Array(digest), function (byte) {
           return byte.toString(16).padStart(2, "0");
         }).join("");
+        var earlier = check.querySelector('[data-sha256="' + hex + '"]');
         if (hex === expected) {
           result.textContent = "Match: this file is the certificate as issued.";
           result.className = "certificate-check__result certificate-check__result--ok";
+        } else if (earlier) {
+          result.textContent = "Earlier version: this file is genuine but was superseded on " +
+            earlier.getAttribute("data-superseded") + " (name corrected). The current version is the one above.";
+          result.className = "certificate-check__result certificate-check__result--old";
         } else {
           result.textContent = "No match: this file differs from the certificate as issued (SHA-256 " + hex + ").";
           result.className = "certificate-check__result certificate-check__result--bad";

@@ -97,3 +97,59 @@ def test_a_revoked_certificate_cannot_be_reissued_by_its_holder(signed_in_client
     response = signed_in_client.post(change_url(certificate), {"holder_name": "Someone Else"})
     assert response.status_code == 409
     assert Certificate.objects.get().holder_name == "Ada Lovelace"
+
+
+def _rename(client: Client, certificate: Certificate, name: str):
+    return client.post(change_url(certificate), {"holder_name": name})
+
+
+def test_a_rename_supersedes_the_previous_version_in_the_status_list(signed_in_client, certificate):
+    client = Client()
+    old_jti = client.get(f"/certificates/{certificate.credential_id}.json").json()["id"]
+    _rename(signed_in_client, certificate, "Augusta Ada King")
+    new = client.get(f"/certificates/{certificate.credential_id}.json").json()
+    assert new["id"] != old_jti and new["credentialStatus"]["status"] == "valid"
+    entries = {e["id"]: e for e in client.get("/certificates/revocations.json").json()["revokedCredentials"]}
+    assert old_jti in entries and "Superseded" in entries[old_jti]["revocationReason"]
+    assert new["id"] not in entries
+
+
+def test_an_older_pdf_is_recognised_as_superseded_not_as_no_match(signed_in_client, certificate):
+    original_sha = certificate.pdf_sha256
+    _rename(signed_in_client, certificate, "Augusta Ada King")
+    page = Client().get(f"/certificates/{certificate.credential_id}/").content.decode()
+    assert "Earlier versions" in page
+    assert f'data-sha256="{original_sha}"' in page and "data-superseded=" in page
+    assert "Ada Lovelace" not in page  # a corrected name is not shown publicly again
+
+
+def test_version_timestamps_are_distinct_and_ordered_even_for_quick_renames(signed_in_client, certificate):
+    stamps = [Client().get(f"/certificates/{certificate.credential_id}.json").json()["validFrom"]]
+    for name in ("Augusta Ada King", "Ada King"):
+        _rename(signed_in_client, certificate, name)
+        stamps.append(Client().get(f"/certificates/{certificate.credential_id}.json").json()["validFrom"])
+    assert stamps == sorted(stamps) and len(set(stamps)) == 3
+
+
+def test_after_two_self_service_renames_staff_approve_the_next(signed_in_client, certificate, admin_client):
+    _rename(signed_in_client, certificate, "Augusta Ada King")
+    _rename(signed_in_client, certificate, "Ada King")
+    response = _rename(signed_in_client, certificate, "Ada, Countess of Lovelace")
+    assert response.status_code == 302
+    certificate.refresh_from_db()
+    assert certificate.holder_name == "Ada King" and certificate.revision == 3
+    assert certificate.requested_holder_name == "Ada, Countess of Lovelace"
+
+    from tests.certificates.test_revocation import admin_change
+
+    assert admin_change(admin_client, certificate, status_change="approve_name", status_reason="").status_code == 302
+    certificate.refresh_from_db()
+    assert certificate.holder_name == "Ada, Countess of Lovelace" and certificate.revision == 4
+    assert certificate.requested_holder_name == ""
+
+
+def test_a_superseded_pdf_file_is_not_kept_for_ever(signed_in_client, certificate, django_capture_on_commit_callbacks):
+    old_name = certificate.pdf.name
+    with django_capture_on_commit_callbacks(execute=True):
+        _rename(signed_in_client, certificate, "Augusta Ada King")
+    assert not default_storage.exists(old_name)
