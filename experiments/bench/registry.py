@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from experiments.bench.gradient_flow_config import GradientFlowConfig
+from experiments.bench.layer_norm_placement_config import LayerNormPlacementConfig
 from experiments.bench.long_range_recall_config import LongRangeRecallConfig
 from experiments.bench.params import ParamError, coerce_params, schema_for
 from experiments.bench.sequence_latency_config import SequenceLatencyConfig
@@ -111,6 +112,18 @@ EXPERIMENTS: dict[str, Experiment] = {
             config_cls=LongRangeRecallConfig,
             run_path="experiments.bench.long_range_recall:run",
             figure_path="experiments.bench.charts:long_range_recall_figure",
+        ),
+        Experiment(
+            name="layer-norm-placement",
+            title="Post-LN vs Pre-LN, with and without warm-up",
+            description=(
+                "Trains Post-LN and Pre-LN Transformer stacks of several depths on one small task with the "
+                "same learning rate, with and without a warm-up, marks runs that diverge, and plots the "
+                "gradient norm of every layer at initialisation against Xiong et al.'s (2020) claim."
+            ),
+            config_cls=LayerNormPlacementConfig,
+            run_path="experiments.bench.layer_norm_placement:run",
+            figure_path="experiments.bench.layer_norm_placement_chart:layer_norm_placement_figure",
         ),
     )
 }
