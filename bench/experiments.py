@@ -37,6 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench.experiment_layer_norm_placement import overhead as layer_norm_placement_overhead
+from bench.experiment_layer_norm_placement import print_layer_norm_placement
 from experiments.bench import gradient_flow, long_range_recall, registry, sequence_latency
 from experiments.bench.common import measure, resolve_device, seed_everything, sync_for, torch_threads
 
@@ -236,6 +238,14 @@ def main() -> None:
             bare_s = min(bare)
             overhead = min(harness) / bare_s - 1
             print(f"warm run() {min(harness):.2f} s vs bare {bare_s:.2f} s (fastest of {len(bare)} each, ABBA)")
+        elif name == "layer-norm-placement":
+            print_layer_norm_placement(result)
+            harness_s, bare_s, jobs = layer_norm_placement_overhead(cfg)
+            overhead = harness_s / bare_s - 1
+            print(
+                f"{jobs} runs of the deepest stack, fastest of 2 each, ABBA: harness {harness_s:.2f} s"
+                f" vs bare {bare_s:.2f} s"
+            )
         else:
             print_recall(result)
             harness_s, bare_s = recall_overhead(cfg)
@@ -255,7 +265,8 @@ def main() -> None:
     print("(overhead = harness / bare - 1. sequence-latency: median over points of the fastest per-call medians;")
     print(" gradient-flow: warm run() vs the same gradients in a plain loop, ABBA, fastest of each; long-range-recall:")
     print(" each (model, d) by train_and_test vs a bare loop, ABBA, fastest of each, summed. run() s: the first,")
-    print(" cold run in this process, as a visitor's first run in a fresh worker would be)")
+    print(" cold run in this process, as a visitor's first run in a fresh worker would be; layer-norm-placement:")
+    print(" each run of the deepest stack by train() vs a bare training loop, ABBA, fastest of each, summed)")
 
 
 def print_latency(result: dict[str, Any]) -> None:

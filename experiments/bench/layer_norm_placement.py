@@ -54,6 +54,8 @@ from experiments.bench.params import config_to_dict
 DIVERGENCE_FACTOR = 2.0
 # Divergence is checked every this many steps (one device sync each), and training stops there.
 CHECK_EVERY = 10
+# A run whose final loss is above this fraction of ln V learnt next to nothing (reported as stuck, not diverged).
+STUCK_FRACTION = 0.9
 CURVE_POINTS = 100
 
 # What the lesson and the paper claim (stored as claims, drawn dashed, never mixed with measurements).
@@ -374,6 +376,12 @@ def summarise(
         "one_over_sqrt_depth_ratio": math.sqrt(min(cfg.depths) / max(cfg.depths)),
         "runs": outcomes,
         "diverged": [f"{run_label(r['placement'], r['warmup'])}, {r['depth']} layers" for r in runs if r["diverged"]],
+        # Runs that ended no better than 90 % of a uniform guess's loss: they did not learn, without blowing up.
+        "stuck_near_uniform": [
+            f"{run_label(r['placement'], r['warmup'])}, {r['depth']} layers"
+            for r in runs
+            if r["final_loss"] is not None and r["final_loss"] > STUCK_FRACTION * math.log(cfg.vocab)
+        ],
         "uniform_loss": math.log(cfg.vocab),
     }
 
@@ -390,7 +398,8 @@ def notes_for(cfg: LayerNormPlacementConfig, device: torch.device) -> list[str]:
         "Both schedules of a (placement, depth) start from the same weights and see the same batches.",
         "Final training loss = mean over the last tenth of the steps. A run is marked diverged at the first step "
         f"whose loss is NaN, infinite or above {DIVERGENCE_FACTOR:g} x ln {cfg.vocab} "
-        f"= {divergence_threshold(cfg.vocab):.2f}, and stopped there.",
+        f"= {divergence_threshold(cfg.vocab):.2f}, and stopped there. A run that ends above "
+        f"{STUCK_FRACTION:g} x ln {cfg.vocab} did not diverge but learnt next to nothing (summary: stuck).",
         "Gradient norm at initialisation: the norm of the gradient of all of one layer's parameters (attention, "
         "FFN, LayerNorms) after one backward pass on one batch, for the initial weights that both schedules "
         "share. Layer 1 is the bottom layer (next to the embedding).",
