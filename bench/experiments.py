@@ -41,6 +41,8 @@ from torch import nn
 
 from bench import experiment_attention_heads, experiment_length_extrapolation
 from bench.experiment_attention_cost import attention_cost_overhead, print_attention_cost
+from bench.experiment_layer_norm_placement import overhead as layer_norm_placement_overhead
+from bench.experiment_layer_norm_placement import print_layer_norm_placement
 from experiments.bench import gradient_flow, long_range_recall, registry, sequence_latency
 from experiments.bench.common import measure, resolve_device, seed_everything, sync_for, torch_threads
 from experiments.bench.long_range_recall_config import COLUMN_LABELS as RECALL_COLUMNS
@@ -198,6 +200,102 @@ def fmt(v: float | None, spec: str = ".2f") -> str:
     return "-" if v is None else format(v, spec)
 
 
+# --------------------------------------------------------------- per-experiment overhead reports
+# Each takes (config, result, repeats, device class), prints its summary and returns (bare seconds, overhead).
+
+
+def _report_latency(cfg: Any, result: dict[str, Any], repeats: int, device_class: str) -> tuple[Any, Any]:
+    print_latency(result)
+    pts = [(cfg.batch_sizes[0], cfg.seq_lens[len(cfg.seq_lens) // 2]), (cfg.batch_sizes[-1], cfg.seq_lens[1])]
+    rows = latency_overhead(cfg, pts, repeats)
+    print("\nharness (Timer.blocked_autorange + warm-up + sync) vs bare perf_counter loop, per call:")
+    print(f"{'model':12} {'batch':>5} {'len':>5} {'harness ms':>11} {'bare ms':>9} {'overhead':>9}")
+    for row in rows:
+        ov = row["harness_ms"] / row["bare_ms"] - 1
+        print(
+            f"{row['model']:12} {row['batch']:5d} {row['seq_len']:5d} {row['harness_ms']:11.2f}"
+            f" {row['bare_ms']:9.2f} {ov:+9.1%}"
+        )
+    return None, statistics.median(r["harness_ms"] / r["bare_ms"] - 1 for r in rows)
+
+
+def _report_gradient_flow(cfg: Any, result: dict[str, Any], repeats: int, device_class: str) -> tuple[Any, Any]:
+    print_gradient_flow(result)
+    # ABBA after the (cold) first run: warm run(), bare, bare, run() per repeat.
+    harness, bare = [], []
+    for _ in range(max(1, repeats // 2)):
+        harness.append(run_experiment("gradient-flow", device_class)["wall_s"])
+        bare.extend([gradient_flow_bare(cfg), gradient_flow_bare(cfg)])
+        harness.append(run_experiment("gradient-flow", device_class)["wall_s"])
+    bare_s = min(bare)
+    print(f"warm run() {min(harness):.2f} s vs bare {bare_s:.2f} s (fastest of {len(bare)} each, ABBA)")
+    return bare_s, min(harness) / bare_s - 1
+
+
+def _report_recall(cfg: Any, result: dict[str, Any], repeats: int, device_class: str) -> tuple[Any, Any]:
+    print_recall(result)
+    harness_s, bare_s = recall_overhead(cfg)
+    print(f"per (model, d), fastest of 2 each, ABBA: harness {harness_s:.2f} s vs bare {bare_s:.2f} s")
+    return bare_s, harness_s / bare_s - 1
+
+
+def _report_attention_cost(cfg: Any, result: dict[str, Any], repeats: int, device_class: str) -> tuple[Any, Any]:
+    print_attention_cost(result)
+    rows = attention_cost_overhead(cfg, repeats)
+    print("\nharness (measure_point: memory probe, Timer, warm-up, sync) vs bare perf_counter loop, per call:")
+    for row in rows:
+        ov = row["harness_ms"] / row["bare_ms"] - 1
+        print(f"{row['series']:48} n={row['n']:<6d} harness {row['harness_ms']:9.2f} ms"
+              f" bare {row['bare_ms']:9.2f} ms {ov:+7.1%}")
+    return None, statistics.median(r["harness_ms"] / r["bare_ms"] - 1 for r in rows)
+
+
+def _report_attention_heads(cfg: Any, result: dict[str, Any], repeats: int, device_class: str) -> tuple[Any, Any]:
+    experiment_attention_heads.print_attention_heads(result)
+    t = experiment_attention_heads.overhead(cfg, repeats)
+    print(
+        f"warm run() {t['harness_wall_s']:.2f} s wall, {t['harness_cpu_s']:.2f} s CPU vs bare "
+        f"{t['bare_wall_s']:.2f} s wall, {t['bare_cpu_s']:.2f} s CPU (fastest of each, ABBA); overhead from CPU"
+    )
+    return t["bare_wall_s"], t["harness_cpu_s"] / t["bare_cpu_s"] - 1
+
+
+def _report_length_extrapolation(cfg: Any, result: dict[str, Any], repeats: int,
+                                 device_class: str) -> tuple[Any, Any]:
+    experiment_length_extrapolation.print_length_extrapolation(result)
+    harness_s, bare_s = experiment_length_extrapolation.overhead(cfg)
+    print(f"per scheme, fastest of 2 each, ABBA: run() {harness_s:.2f} s vs bare {bare_s:.2f} s")
+    return bare_s, harness_s / bare_s - 1
+
+
+def _report_layer_norm_placement(cfg: Any, result: dict[str, Any], repeats: int,
+                                 device_class: str) -> tuple[Any, Any]:
+    print_layer_norm_placement(result)
+    harness_s, bare_s, jobs = layer_norm_placement_overhead(cfg)
+    print(f"{jobs} deepest-stack runs, fastest of 2 each, ABBA: harness {harness_s:.2f} s vs bare {bare_s:.2f} s")
+    return bare_s, harness_s / bare_s - 1
+
+
+REPORTS = {
+    "sequence-latency": _report_latency,
+    "gradient-flow": _report_gradient_flow,
+    "long-range-recall": _report_recall,
+    "attention-cost": _report_attention_cost,
+    "attention-heads": _report_attention_heads,
+    "length-extrapolation": _report_length_extrapolation,
+    "layer-norm-placement": _report_layer_norm_placement,
+}
+HOW_COMPARED = {
+    "sequence-latency": "median over points of the fastest per-call medians vs a bare perf_counter loop",
+    "gradient-flow": "warm run() vs the same gradients in a plain loop, ABBA, fastest of each",
+    "long-range-recall": "each (model, d) by train_and_test vs a bare loop, ABBA, fastest of each, summed",
+    "attention-cost": "per-call medians of measure_point vs a bare loop at the middle length, median over series",
+    "attention-heads": "warm run() vs training, evaluations, maps and KV tensors in plain loops, by CPU time",
+    "length-extrapolation": "run() for one scheme vs its training and evaluations in a plain loop, ABBA, summed",
+    "layer-norm-placement": "each deepest-stack run by train() vs a bare training loop, ABBA, summed",
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=list(registry.EXPERIMENTS), action="append")
@@ -220,59 +318,7 @@ def main() -> None:
             f"run() wall {r['wall_s']:.2f} s · figure {r['figure_s'] * 1e3:.0f} ms ({r['figure_kb']:.0f} KiB JSON)"
             f" · result {r['result_kb']:.0f} KiB · {r['progress_calls']} progress calls"
         )
-        bare_s = overhead = None
-        if name == "sequence-latency":
-            print_latency(result)
-            pts = [(cfg.batch_sizes[0], cfg.seq_lens[len(cfg.seq_lens) // 2]), (cfg.batch_sizes[-1], cfg.seq_lens[1])]
-            rows = latency_overhead(cfg, pts, args.repeats)
-            print("\nharness (Timer.blocked_autorange + warm-up + sync) vs bare perf_counter loop, per call:")
-            print(f"{'model':12} {'batch':>5} {'len':>5} {'harness ms':>11} {'bare ms':>9} {'overhead':>9}")
-            for row in rows:
-                ov = row["harness_ms"] / row["bare_ms"] - 1
-                print(
-                    f"{row['model']:12} {row['batch']:5d} {row['seq_len']:5d} {row['harness_ms']:11.2f}"
-                    f" {row['bare_ms']:9.2f} {ov:+9.1%}"
-                )
-            overhead = statistics.median(r["harness_ms"] / r["bare_ms"] - 1 for r in rows)
-        elif name == "gradient-flow":
-            print_gradient_flow(result)
-            # ABBA after the (cold) first run: warm run(), bare, bare, run() per repeat.
-            harness, bare = [], []
-            for _ in range(max(1, args.repeats // 2)):
-                harness.append(run_experiment(name, device_class)["wall_s"])
-                bare.extend([gradient_flow_bare(cfg), gradient_flow_bare(cfg)])
-                harness.append(run_experiment(name, device_class)["wall_s"])
-            bare_s = min(bare)
-            overhead = min(harness) / bare_s - 1
-            print(f"warm run() {min(harness):.2f} s vs bare {bare_s:.2f} s (fastest of {len(bare)} each, ABBA)")
-        elif name == "attention-cost":
-            print_attention_cost(result)
-            rows = attention_cost_overhead(cfg, args.repeats)
-            print("\nharness (measure_point: memory probe, Timer, warm-up, sync) vs bare perf_counter loop, per call:")
-            for row in rows:
-                ov = row["harness_ms"] / row["bare_ms"] - 1
-                print(f"{row['series']:48} n={row['n']:<6d} harness {row['harness_ms']:9.2f} ms"
-                      f" bare {row['bare_ms']:9.2f} ms {ov:+7.1%}")
-            overhead = statistics.median(r["harness_ms"] / r["bare_ms"] - 1 for r in rows)
-        elif name == "length-extrapolation":
-            experiment_length_extrapolation.print_length_extrapolation(result)
-            harness_s, bare_s = experiment_length_extrapolation.overhead(cfg)
-            overhead = harness_s / bare_s - 1
-            print(f"per scheme, fastest of 2 each, ABBA: run() {harness_s:.2f} s vs bare {bare_s:.2f} s")
-        elif name == "attention-heads":
-            experiment_attention_heads.print_attention_heads(result)
-            t = experiment_attention_heads.overhead(cfg, args.repeats)
-            bare_s = t["bare_wall_s"]
-            overhead = t["harness_cpu_s"] / t["bare_cpu_s"] - 1
-            print(
-                f"warm run() {t['harness_wall_s']:.2f} s wall, {t['harness_cpu_s']:.2f} s CPU vs bare "
-                f"{t['bare_wall_s']:.2f} s wall, {t['bare_cpu_s']:.2f} s CPU (fastest of each, ABBA); overhead from CPU"
-            )
-        else:
-            print_recall(result)
-            harness_s, bare_s = recall_overhead(cfg)
-            overhead = harness_s / bare_s - 1
-            print(f"per (model, d), fastest of 2 each, ABBA: harness {harness_s:.2f} s vs bare {bare_s:.2f} s")
+        bare_s, overhead = REPORTS[name](cfg, result, args.repeats, device_class)
         summary_rows.append((name, r["wall_s"], bare_s, overhead, r["figure_s"]))
 
     print("\n=== summary ===")
@@ -284,13 +330,11 @@ def main() -> None:
     print(f"{'experiment':20} {'run() s':>8} {'bare s':>8} {'overhead':>9} {'figure ms':>10}")
     for name, wall, bare_s, overhead, fig_s in summary_rows:
         print(f"{name:20} {wall:8.2f} {fmt(bare_s):>8} {fmt(overhead, '+.1%'):>9} {fig_s * 1e3:10.0f}")
-    print("(overhead = harness / bare - 1. sequence-latency: median over points of the fastest per-call medians;")
-    print(" gradient-flow: warm run() vs the same gradients in a plain loop, ABBA, fastest of each; long-range-recall:")
-    print(" each (model, d) by train_and_test vs a bare loop, ABBA, fastest of each, summed. run() s: the first,")
-    print(" cold run in this process, as a visitor's first run in a fresh worker would be; attention-cost: per-call")
-    print(" medians of measure_point vs a bare loop at the middle length, ABBA, fastest of each, median over series;")
-    print(" length-extrapolation: run() for one scheme vs its training and evaluations in a plain loop, ABBA, summed;")
-    print(" attention-heads: warm run() vs training, evaluations, maps and KV tensors in plain loops, by CPU time)")
+    print("(overhead = harness / bare - 1; run() s: the first, cold run in this process, as a visitor's first run in a")
+    print(" fresh worker would be. How each experiment's bare loop is compared:")
+    for name, _wall, _bare, _overhead, _fig in summary_rows:
+        print(f"  {name}: {HOW_COMPARED[name]}")
+    print(")")
 
 
 def print_latency(result: dict[str, Any]) -> None:

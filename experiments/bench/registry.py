@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from experiments.bench.attention_cost_config import AttentionCostConfig
 from experiments.bench.attention_heads_config import AttentionHeadsConfig
 from experiments.bench.gradient_flow_config import GradientFlowConfig
+from experiments.bench.layer_norm_placement_config import LayerNormPlacementConfig
 from experiments.bench.length_extrapolation_config import LengthExtrapolationConfig
 from experiments.bench.long_range_recall_config import LongRangeRecallConfig
 from experiments.bench.memory import check_memory
@@ -153,6 +154,18 @@ EXPERIMENTS: dict[str, Experiment] = {
             config_cls=LengthExtrapolationConfig,
             run_path="experiments.bench.length_extrapolation:run",
             figure_path="experiments.bench.length_extrapolation_chart:length_extrapolation_figure",
+        ),
+        Experiment(
+            name="layer-norm-placement",
+            title="Post-LN vs Pre-LN, with and without warm-up",
+            description=(
+                "Trains Post-LN and Pre-LN Transformer stacks of several depths on one small task with the "
+                "same learning rate, with and without a warm-up, marks runs that diverge, and plots the "
+                "gradient norm of every layer at initialisation against Xiong et al.'s (2020) claim."
+            ),
+            config_cls=LayerNormPlacementConfig,
+            run_path="experiments.bench.layer_norm_placement:run",
+            figure_path="experiments.bench.layer_norm_placement_chart:layer_norm_placement_figure",
         ),
     )
 }

@@ -42,6 +42,10 @@ TINY_PARAMS: dict[str, dict] = {
         "train_len": 8, "eval_multiples": [1, 2, 4], "steps": 4, "batch": 4, "d_model": 16, "heads": 2, "layers": 1,
         "vocab": 8, "period_min": 2, "period_max": 4, "eval_sequences": 8, "device": "cpu",
     },
+    "layer-norm-placement": {
+        "depths": [1, 2, 3], "d_model": 16, "heads": 2, "seq_len": 4, "batch": 4, "steps": 12, "warmup_steps": 4,
+        "device": "cpu",
+    },
 }
 VIEWPORTS = {"390": {"width": 390, "height": 844}, "1366": {"width": 1366, "height": 768}}
 # Text boxes are font boxes (ascent to descent), a little taller than the ink: edges may touch by this much.

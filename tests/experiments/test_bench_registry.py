@@ -10,7 +10,7 @@ from experiments.bench import registry
 from experiments.bench.registry import EXPERIMENTS, ParamError, UnknownExperiment
 
 NAMES = ["sequence-latency", "gradient-flow", "long-range-recall", "attention-cost", "attention-heads",
-         "length-extrapolation"]
+         "length-extrapolation", "layer-norm-placement"]
 
 
 def test_registry_lists_every_experiment_in_course_order() -> None:
@@ -187,3 +187,14 @@ def test_the_bench_package_imports_nothing_from_django() -> None:
 
     assert "torch" in imported and "plotly" in imported  # every module was really imported
     assert "django" not in imported
+
+
+def test_every_experiment_has_a_row_in_the_experiments_bench() -> None:
+    """`make bench` reports each experiment's harness overhead; a new experiment needs its report."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("bench_experiments", Path(__file__).parents[2] / "bench" / "experiments.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert set(module.REPORTS) == set(EXPERIMENTS) == set(module.HOW_COMPARED)
