@@ -11,6 +11,7 @@ import html
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import nh3
 from latex2mathml.converter import convert as latex_to_mathml
@@ -210,3 +211,13 @@ def render_markdown(text: str) -> RenderedMarkdown:
         reading_minutes=max(1, math.ceil(words / WORDS_PER_MINUTE)),
         experiments=env.get("experiments", []),
     )
+
+
+@lru_cache(maxsize=4096)
+def render_inline(text: str) -> str:
+    """One line of inline Markdown (emphasis, `code`, ``$...$`` math) to sanitised HTML, without a ``<p>``.
+
+    For short texts shown inside other markup, such as quiz prompts, choices and explanations. Cached per
+    process: the texts are few and change only when content is reloaded, and a new text is simply a new key.
+    """
+    return sanitize(_MD.renderInline(text))

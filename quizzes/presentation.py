@@ -1,12 +1,17 @@
 """What the quiz templates get: plain values, never model objects that carry the answer key.
 
 The form side only ever sees tokens and choice texts; the review side reveals the right choice and the
-explanations only for a passed attempt.
+explanations only for a passed attempt. Prompts, choices and explanations are inline Markdown with ``$...$``
+math, rendered here to sanitised HTML (``html``) the same way lesson text is, so templates print them as they are.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+
+from django.utils.safestring import SafeString, mark_safe
+
+from lessons.markdown import render_inline
 
 from .models import Answer, Attempt, Question
 from .services import field_name, tokens_by_question
@@ -33,6 +38,12 @@ class FormQuestion:
         return f"question-{self.number}"
 
 
+def html(text: str) -> SafeString:
+    """A quiz text (inline Markdown, ``$...$`` math) as sanitised HTML, safe to print unescaped."""
+    # Safe to mark: render_inline sanitises with the lessons' nh3 allow-list.
+    return mark_safe(render_inline(text))
+
+
 def form_questions(
     *,
     attempt: Attempt,
@@ -46,7 +57,7 @@ def form_questions(
     layout = tokens_by_question(attempt.layout)
     items = []
     for number, question in enumerate(questions, start=1):
-        texts = {choice.pk: choice.text for choice in question.choices.all()}
+        texts = {choice.pk: html(choice.text) for choice in question.choices.all()}
         options = [
             FormOption(
                 token=token,
@@ -59,7 +70,7 @@ def form_questions(
         ]
         error = "Choose an answer to this question." if question.pk in missing else ""
         items.append(
-            FormQuestion(number=number, field_name=field_name(question), prompt=question.prompt, options=options,
+            FormQuestion(number=number, field_name=field_name(question), prompt=html(question.prompt), options=options,
                          error=error)
         )
     return items
@@ -104,9 +115,9 @@ def attempt_review(*, attempt: Attempt, questions: Sequence[Question]) -> list[R
         number += 1
         choices = {choice.pk: choice for choice in question.choices.all()}
         chosen = choices.get(answer.choice_id)
-        chosen_text = chosen.text if chosen and (reveal or not answer.is_correct) else ""
+        chosen_text = html(chosen.text) if chosen and (reveal or not answer.is_correct) else ""
         if not reveal:
-            items.append(ReviewItem(number=number, prompt=question.prompt, answered_right=answer.is_correct,
+            items.append(ReviewItem(number=number, prompt=html(question.prompt), answered_right=answer.is_correct,
                                     section=question.section, chosen_text=chosen_text))
             continue
         shown_order = [pk for pk in order.get(question.pk, []) if pk in choices]
@@ -114,13 +125,14 @@ def attempt_review(*, attempt: Attempt, questions: Sequence[Question]) -> list[R
         items.append(
             ReviewItem(
                 number=number,
-                prompt=question.prompt,
+                prompt=html(question.prompt),
                 answered_right=answer.is_correct,
                 section=question.section,
                 chosen_text=chosen_text,
-                explanation=question.explanation,
+                explanation=html(question.explanation),
                 choices=[
-                    ReviewChoice(text=choices[pk].text, is_key=choices[pk].is_correct, is_chosen=pk == answer.choice_id)
+                    ReviewChoice(text=html(choices[pk].text), is_key=choices[pk].is_correct,
+                                 is_chosen=pk == answer.choice_id)
                     for pk in shown_order
                 ],
             )

@@ -1,6 +1,6 @@
 from xml.etree import ElementTree
 
-from lessons.markdown import render_markdown, slugify_heading
+from lessons.markdown import render_inline, render_markdown, slugify_heading
 
 
 def test_python_code_is_highlighted_with_pygments():
@@ -61,3 +61,14 @@ def test_reading_time_grows_with_length():
     long = render_markdown("word " * 2000)
     assert short.reading_minutes == 1
     assert long.reading_minutes == 10
+
+
+def test_inline_text_renders_math_and_emphasis_without_a_paragraph():
+    html = render_inline("Scale by $1/\\sqrt{d_k}$, *not* by `d_k`")
+    assert "<math" in html and "<msqrt>" in html and "<em>not</em>" in html and "<code>d_k</code>" in html
+    assert not html.startswith("<p>")
+
+
+def test_script_in_inline_text_is_removed():
+    html = render_inline('Pick me <script>alert(1)</script><img src=x onerror="alert(2)">')
+    assert "<script" not in html and "onerror" not in html

@@ -230,3 +230,31 @@ def test_an_attempt_opened_before_the_quiz_was_edited_asks_again_instead_of_grad
     assert "This quiz was updated while you were answering it" in response.content.decode()
     assert not Attempt.objects.filter(submitted_at__isnull=False).exists()
     assert "A late addition" in response.content.decode()
+
+
+def test_prompts_choices_and_explanations_render_their_math_like_lessons_do(signed_in_client, module):
+    question = Question.objects.filter(quiz__module=module).order_by("order").first()
+    question.prompt = "Why divide the scores by $\\sqrt{d_k}$?"
+    question.explanation = "Because the variance of $q \\cdot k$ grows with $d_k$."
+    question.save()
+    choice = question.choices.get(is_correct=True)
+    choice.text = "To keep the softmax out of saturation at large $d_k$"
+    choice.save()
+
+    form_html = signed_in_client.get(quiz_url(module)).content.decode()
+    assert "$" not in form_html.split('<form method="post"')[1]
+    assert "<msqrt>" in form_html and "<msub><mi>d</mi><mi>k</mi></msub>" in form_html
+
+    form = parse_quiz_form(form_html)
+    key = dict(Choice.objects.filter(question__quiz__module=module, is_correct=True).values_list("question", "text"))
+    data = {"attempt": form.attempt}
+    for form_question in form.questions:
+        right = key[int(form_question.name.removeprefix("question-"))]
+        # The label shows the math as MathML, whose text is "dk" where the source says "$d_k$".
+        data[form_question.name] = next(o.value for o in form_question.options
+                                        if o.label == right or o.label.startswith("To keep the softmax"))
+    review = signed_in_client.post(quiz_url(module), data, follow=True).content.decode()
+    assert "Passed: 5/5" in review
+    explanation = review.split('class="review-item__explanation"')[1].split("</p>")[0]
+    assert "<mi>q</mi>" in explanation and "<msub><mi>d</mi><mi>k</mi></msub>" in explanation
+    assert "$" not in review.split('class="review')[1]
