@@ -26,9 +26,13 @@ from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
 # Bump when the HTML this module produces changes, so cached lesson HTML is rebuilt.
-RENDERER_VERSION = "6"
+RENDERER_VERSION = "7"
 WORDS_PER_MINUTE = 200
 EXPERIMENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+# A callout title may end with `{#claim-some-name}`: the callout gets that id, so an inline claim marker such as
+# `[wrong: see note](#claim-some-name)` can link to the note that corrects the claim.
+CALLOUT_ID = re.compile(r"\s*\{#(claim-[a-z0-9-]{1,64})\}\s*$")
+CLAIM_MARKER_HREF = "#claim-"
 
 
 def slugify_heading(text: str) -> str:
@@ -103,6 +107,28 @@ def _render_fence(self, tokens, idx, options, env) -> str:
     )
 
 
+def _callout_ids(state) -> None:
+    """Move a trailing `{#claim-...}` from a callout's title to the callout itself (runs before inline parsing)."""
+    tokens = state.tokens
+    for i, token in enumerate(tokens):
+        if token.type != "admonition_open":
+            continue
+        if i + 2 < len(tokens) and tokens[i + 1].type == "admonition_title_open" and tokens[i + 2].type == "inline":
+            title = tokens[i + 2]
+            match = CALLOUT_ID.search(title.content)
+            if match:
+                title.content = title.content[: match.start()]
+                token.attrs["id"] = match.group(1)
+
+
+def _render_link_open(self, tokens, idx, options, env) -> str:
+    # A link to a claim's note is a claim marker: styled small and raised, but still an ordinary, readable link.
+    token = tokens[idx]
+    if str(token.attrs.get("href", "")).startswith(CLAIM_MARKER_HREF):
+        token.attrs["class"] = "claim-marker"
+    return self.renderToken(tokens, idx, options, env)
+
+
 def _build_parser() -> MarkdownIt:
     md = (
         MarkdownIt("commonmark", {"html": True, "typographer": False})
@@ -113,7 +139,9 @@ def _build_parser() -> MarkdownIt:
         .use(anchors_plugin, min_level=2, max_level=3, permalink=True, permalinkSymbol="#",
              slug_func=slugify_heading)
     )
+    md.core.ruler.before("inline", "callout_ids", _callout_ids)
     md.add_render_rule("fence", _render_fence)
+    md.add_render_rule("link_open", _render_link_open)
     return md
 
 

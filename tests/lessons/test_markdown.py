@@ -72,3 +72,17 @@ def test_inline_text_renders_math_and_emphasis_without_a_paragraph():
 def test_script_in_inline_text_is_removed():
     html = render_inline('Pick me <script>alert(1)</script><img src=x onerror="alert(2)">')
     assert "<script" not in html and "onerror" not in html
+
+
+def test_a_callout_title_ending_in_a_claim_id_gives_the_callout_that_id():
+    html = render_markdown('!!! measured "What we measured {#claim-gpu-utilisation}"\n    No source.\n').html
+    assert '<div class="admonition measured" id="claim-gpu-utilisation">' in html
+    assert '<p class="admonition-title">What we measured</p>' in html
+    assert "{#" not in html
+
+
+def test_a_link_to_a_claim_note_renders_as_a_claim_marker_and_other_links_do_not():
+    html = render_markdown("GPU use 80-95% [wrong: see note](#claim-gpu-utilisation), see [above](#problem-2).\n").html
+    assert '<a href="#claim-gpu-utilisation" class="claim-marker"' in html
+    assert ">wrong: see note</a>" in html
+    assert '<a href="#problem-2" rel="noopener noreferrer">above</a>' in html
