@@ -3,6 +3,7 @@ started at all right now (the broker answers)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -65,6 +66,13 @@ def active_runs_by_experiment(user) -> dict[str, ExperimentRun]:
     for run in active_runs().filter(started_by=user).order_by("-created_at"):
         runs.setdefault(run.experiment, run)
     return runs
+
+
+def has_active_run(user, experiments: Iterable[str]) -> bool:
+    """Whether the user has a queued or running run of one of these experiments (one cheap query)."""
+    if user is None or not user.is_authenticated:
+        return False
+    return active_runs().filter(started_by=user, experiment__in=list(experiments)).exists()
 
 
 def reusable_run(*, experiment: str, params_hash: str, device_class: str) -> ExperimentRun | None:
