@@ -169,7 +169,9 @@ def main() -> None:
         "course_url": course_url,
         "lesson_urls": lesson_urls,
         "module_count": len(modules),
-        "reader_cookies": [f"sessionid={key}" for key in reader_sessions],
+        # A signed-in browser always holds a CSRF cookie (set by the sign-in form, rotated by the sign-in), so
+        # a reader's request carries one, as the quiz submissions' do.
+        "reader_cookies": [f"sessionid={key}; csrftoken={_csrf_secret()}" for key in reader_sessions],
         "submissions": submissions,
         "submit_quizzes": len(submit_quizzes),
     }

@@ -170,9 +170,11 @@ def _fields_html(name: str, device_class: str, panel_id: str) -> str:
 class _PageState:
     """Per-page lookups shared by every panel of one lesson (a page may embed the same experiment twice)."""
 
-    def __init__(self, request: HttpRequest) -> None:
+    def __init__(self, request: HttpRequest, *, shared: bool = False) -> None:
         self.request = request
         self.seen: dict[str, int] = {}
+        if shared:  # rendered once for every signed-in reader (config/page_shell.py): nobody's own runs
+            self.active_runs = {}
 
     @cached_property
     def device_class(self) -> str:
@@ -226,10 +228,11 @@ def panel_context(name: str, *, state: _PageState) -> dict[str, Any]:
     }
 
 
-def expand_experiment_panels(html: str, *, request: HttpRequest) -> str:
+def expand_experiment_panels(html: str, *, request: HttpRequest, shared: bool = False) -> str:
+    """``shared``: the panels as any signed-in reader without a queued or running run of their own sees them."""
     if not PLACEHOLDER.search(html):
         return html
-    state = _PageState(request)
+    state = _PageState(request, shared=shared)
 
     def panel(match: re.Match) -> str:
         return render_to_string("experiments/panel.html", panel_context(match.group(1), state=state), request=request)

@@ -3,10 +3,12 @@ started at all right now (the broker answers)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -65,6 +67,31 @@ def active_runs_by_experiment(user) -> dict[str, ExperimentRun]:
     for run in active_runs().filter(started_by=user).order_by("-created_at"):
         runs.setdefault(run.experiment, run)
     return runs
+
+
+_HAS_ACTIVE_RUN_SQL = (
+    "SELECT 1 FROM {table} WHERE started_by_id = %s AND status IN ({statuses}) AND experiment IN ({experiments}) "
+    "LIMIT 1"
+)
+
+
+def has_active_run(user, experiments: Iterable[str]) -> bool:
+    """Whether the user has a queued or running run of one of these experiments.
+
+    Asked on every signed-in view of a lesson with panels; as plain SQL it costs a sixth of the ORM's
+    ``.exists()`` in CPU (query building dominates a lookup this small)."""
+    experiments = list(experiments)
+    if user is None or not user.is_authenticated or not experiments:
+        return False
+    statuses = [status.value for status in ExperimentRun.ACTIVE_STATUSES]
+    sql = _HAS_ACTIVE_RUN_SQL.format(
+        table=ExperimentRun._meta.db_table,
+        statuses=", ".join(["%s"] * len(statuses)),
+        experiments=", ".join(["%s"] * len(experiments)),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk, *statuses, *experiments])
+        return cursor.fetchone() is not None
 
 
 def reusable_run(*, experiment: str, params_hash: str, device_class: str) -> ExperimentRun | None:

@@ -1,11 +1,18 @@
+from dataclasses import dataclass
+
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.template.loader import render_to_string
 
 from config.page_cache import cache_anonymous_page
-from experiments.panels import expand_experiment_panels
+from config.page_shell import CSRF_HOLE, SIGNED_IN_READER, Holes, Shell, ShellCopies
+from experiments import selectors as experiment_selectors
+from experiments.panels import PLACEHOLDER, expand_experiment_panels
 from quizzes.selectors import course_progress
-from quizzes.services import record_lesson_read
+from quizzes.services import read_lesson
 
 from . import selectors
 from .notebooks import lesson_notebook as lesson_notebook_for
@@ -37,15 +44,87 @@ def course_detail(request: HttpRequest, course_slug: str) -> HttpResponse:
 
 @cache_anonymous_page("content")
 def lesson_detail(request: HttpRequest, course_slug: str, lesson_slug: str) -> HttpResponse:
+    if request.user.is_authenticated:
+        return _signed_in_lesson_detail(request, course_slug=course_slug, lesson_slug=lesson_slug)
     page = selectors.lesson_page(course_slug=course_slug, lesson_slug=lesson_slug)
     ensure_rendered(page.lesson)
     body_html = expand_experiment_panels(page.lesson.html, request=request)
-    if request.user.is_authenticated:
-        record_lesson_read(user=request.user, module=page.module)
     progress = course_progress(user=request.user, course=page.course, modules=page.modules)
     return render(
         request, "lessons/lesson_detail.html", {"page": page, "body_html": body_html, "progress": progress}
     )
+
+
+# A lesson is the same for every signed-in reader but for the CSRF token, the progress marks and the state of
+# the reader's own experiment runs: the page is rendered once per process and content generation for "any
+# signed-in reader" (config/page_shell.py) and the personal parts are filled in per request.
+_lesson_shells = ShellCopies(namespace="content")
+
+
+@dataclass(frozen=True)
+class _ShellFacts:
+    page: selectors.LessonPage  # the rows it was rendered from (same generation), for the personal parts
+    experiments: frozenset[str]  # embedded in the lesson: their panels depend on the state below
+    runs_available: bool  # whether the panels offer a Run button (the broker answers)
+
+
+def _signed_in_lesson_detail(request: HttpRequest, *, course_slug: str, lesson_slug: str) -> HttpResponse:
+    user = request.user
+    # Flash messages and a query string (the panels' "next" field) belong to this request only.
+    shareable = not request.META.get("QUERY_STRING") and not len(messages.get_messages(request))
+    shell = _lesson_shells.get(request.path) if shareable else None
+    if shell is not None and shell.facts.experiments:
+        if experiment_selectors.has_active_run(user, shell.facts.experiments):
+            shell, shareable = None, False  # the panels show this reader's own run
+        elif experiment_selectors.runs_available() != shell.facts.runs_available:
+            shell = None
+    outcome = "hit"
+    if shell is None:
+        generation = _lesson_shells.generation()
+        page = selectors.lesson_page(course_slug=course_slug, lesson_slug=lesson_slug)
+        ensure_rendered(page.lesson)
+        experiments = frozenset(PLACEHOLDER.findall(page.lesson.html))
+        if shareable and experiments and experiment_selectors.has_active_run(user, experiments):
+            shareable = False
+        shell = _render_lesson_shell(request, page, experiments=experiments, shared=shareable)
+        if shareable:
+            _lesson_shells.put(request.path, shell, generation=generation)
+        outcome = "miss" if shareable else "private"
+    page = shell.facts.page
+    progress = read_lesson(user=user, module=page.module, course=page.course, modules=page.modules)
+    context = {"page": page, "progress": progress, "user": user}
+    response = HttpResponse(
+        shell.fill(
+            {
+                CSRF_HOLE: get_token(request),
+                "status": render_to_string("quizzes/_lesson_status.html", context),
+                "quiz_cta": render_to_string("quizzes/_lesson_quiz_cta.html", context),
+            }
+        )
+    )
+    response["X-Page-Shell"] = outcome
+    return response
+
+
+def _render_lesson_shell(
+    request: HttpRequest, page: selectors.LessonPage, *, experiments: frozenset[str], shared: bool
+) -> Shell:
+    """The page with holes. ``shared``: rendered for :data:`SIGNED_IN_READER` instead of the reader, so no name,
+    run or other personal detail can reach a copy that other readers get."""
+    runs_available = bool(experiments) and experiment_selectors.runs_available()
+    facts = _ShellFacts(page=page, experiments=experiments, runs_available=runs_available)
+    holes = Holes()
+    reader = request.user
+    if shared:
+        request.user = SIGNED_IN_READER
+    try:
+        body_html = expand_experiment_panels(page.lesson.html, request=request, shared=shared)
+        html = render_to_string(
+            "lessons/lesson_detail.html", {"page": page, "body_html": body_html, "holes": holes}, request=request
+        )
+    finally:
+        request.user = reader
+    return Shell.cut(html, holes, facts=facts)
 
 
 @cache_anonymous_page("content")

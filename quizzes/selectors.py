@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
@@ -112,30 +113,45 @@ def course_progress(
     learner one.
     """
     modules = list(published_modules(course)) if modules is None else list(modules)
-    records: dict[int, ModuleProgress] = {}
-    if user.is_authenticated and modules:
-        records = {
-            record.module_id: record
-            for record in ModuleProgress.objects.filter(user=user, module_id__in=[m.pk for m in modules])
-        }
+    records = _progress_rows(user=user, module_ids=[m.pk for m in modules]) if user.is_authenticated else {}
     statuses = []
     for module in modules:
         record = records.get(module.pk)
         if record is None:
             statuses.append(ModuleStatus(module=module, has_quiz=_has_published_quiz(module)))
             continue
+        read, completed, attempts, best_score, best_total = record
         statuses.append(
             ModuleStatus(
                 module=module,
                 has_quiz=_has_published_quiz(module),
-                read=record.read_at is not None,
-                completed=record.completed_at is not None,
-                attempts=record.attempts,
-                best_score=record.best_score,
-                best_total=record.best_total,
+                read=bool(read),
+                completed=bool(completed),
+                attempts=attempts,
+                best_score=best_score,
+                best_total=best_total,
             )
         )
     return CourseProgress(course=course, modules=statuses)
+
+
+_PROGRESS_ROWS_SQL = (
+    "SELECT module_id, read_at IS NOT NULL, completed_at IS NOT NULL, attempts, best_score, best_total "
+    "FROM {table} WHERE user_id = %s AND module_id IN ({modules})"
+)
+
+
+def _progress_rows(*, user: User, module_ids: list[int]) -> dict[int, tuple]:
+    """The learner's progress rows as plain values, by module id. Every signed-in page reads them, and the ORM's
+    query building and model instances cost several times the query itself (~1.2 against ~0.2 ms of CPU)."""
+    if not module_ids:
+        return {}
+    sql = _PROGRESS_ROWS_SQL.format(
+        table=ModuleProgress._meta.db_table, modules=", ".join(["%s"] * len(module_ids))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk, *module_ids])
+        return {row[0]: row[1:] for row in cursor.fetchall()}
 
 
 

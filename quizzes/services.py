@@ -20,7 +20,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from accounts.models import User
-from lessons.models import Module
+from lessons.models import Course, Module
 
 from . import selectors
 from .models import QUESTIONS_PER_QUIZ, Answer, Attempt, ModuleProgress, Question, Quiz
@@ -294,3 +294,19 @@ def record_lesson_read(*, user: User, module: Module) -> None:
     progress, created = ModuleProgress.objects.get_or_create(user=user, module=module, defaults={"read_at": now})
     if not created and progress.read_at is None:
         ModuleProgress.objects.filter(pk=progress.pk, read_at__isnull=True).update(read_at=now)
+
+
+def read_lesson(
+    *, user: User, module: Module, course: Course, modules: Sequence[Module]
+) -> selectors.CourseProgress:
+    """The learner opens ``module``'s lesson: their progress through the course, with the module marked as read.
+
+    A reader's progress rows are read anyway for the page, and they already say whether this module was read:
+    later visits cost that one query and write nothing; only the first visit records the read and reads again.
+    """
+    progress = selectors.course_progress(user=user, course=course, modules=modules)
+    status = progress.status_for(module)
+    if status is not None and status.read:
+        return progress
+    record_lesson_read(user=user, module=module)
+    return selectors.course_progress(user=user, course=course, modules=modules)
