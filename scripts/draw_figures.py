@@ -8,7 +8,7 @@ dark page and for colour-blind readers:
 - text and black lines use ``currentColor`` (the page's text colour when the SVG is inlined);
 - colour comes from the Okabe-Ito palette, as a solid stroke and a translucent fill of the same hue, so a
   box is tinted on white and on near-black alike, and colour is never the only cue (labels say it too);
-- every figure is 560 units wide, text at least 15 units: at a 390 px phone width the text is still ~10 px;
+- every figure is 560 units wide, text at least 18 units: on a 390 px phone (figure ~350 px) that is ~11 px;
 - the output is passed through the site's own sanitiser, so what is committed is exactly what is stored.
 
 ``--check`` exits non-zero if a committed file differs from what the script draws.
@@ -38,6 +38,9 @@ VERMILLION = "#D55E00"
 PURPLE = "#CC79A7"
 GREY = "#888888"
 INK = "currentColor"
+# Text sizes in the drawing code are multiplied by this: a figure is shown ~350 px wide on a phone, and 18
+# units there is ~11 px.
+TEXT_SCALE = 1.2
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
 
 
@@ -86,7 +89,7 @@ class Drawing:
         extra += f' transform="rotate({num(rotate)} {num(x)} {num(y)})"' if rotate else ""
         extra += ' font-style="italic"' if italic else ""
         self.parts.append(
-            f'<text x="{num(x)}" y="{num(y)}" font-size="{num(size)}" text-anchor="{anchor}" '
+            f'<text x="{num(x)}" y="{num(y)}" font-size="{num(size * TEXT_SCALE)}" text-anchor="{anchor}" '
             f'dominant-baseline="middle" fill="{color}"{extra}>{esc(content)}</text>'
         )
 
@@ -167,7 +170,7 @@ class Drawing:
 # --- Module 1 -----------------------------------------------------------------------------------------------
 
 def unrolled_rnn() -> Drawing:
-    d = Drawing(330, title="An RNN unrolled in time, and the path its gradient takes back",
+    d = Drawing(350, title="An RNN unrolled in time, and the path its gradient takes back",
                 desc="Five copies of the same RNN cell, h1 to h5, each reading one input x1 to x5 and passing "
                      "its hidden state to the next. The loss is computed at h5. The gradient flows back from "
                      "the loss through every cell; the line carrying it gets thinner at each step.")
@@ -193,7 +196,7 @@ def unrolled_rnn() -> Drawing:
     d.line(xs[-1], y - 25, xs[-1], gy, color=VERMILLION, width=6)
     d.text(270, 88, "gradient ∂L/∂h: one factor ∂hₜ/∂hₜ₋₁ per step", size=16, color=VERMILLION)
     d.text(xs[0] + 14, 135, "tiny at x₁", size=15, anchor="start", color=VERMILLION)
-    d.text(280, 230, "the same cell and weights W at every step", size=15, italic=True)
+    d.text(280, 330, "the same cell and weights W at every step", size=15, italic=True)
     return d
 
 
@@ -234,7 +237,7 @@ def sequential_vs_parallel() -> Drawing:
 # --- Module 2 -----------------------------------------------------------------------------------------------
 
 def encoder_decoder_bottleneck() -> Drawing:
-    d = Drawing(360, title="Sequence to sequence without attention: one vector carries the whole sentence",
+    d = Drawing(356, title="Sequence to sequence without attention: one vector carries the whole sentence",
                 desc="The encoder reads 'the black cat sleeps' into states h1 to h4. Only the last state, "
                      "the context vector c, is passed to the decoder, which writes 'le chat noir dort' "
                      "from it, state s1 to s4.")
@@ -252,7 +255,7 @@ def encoder_decoder_bottleneck() -> Drawing:
     d.text(490, 152, "c = h₄", size=15)
     d.path_arrow([(490, 166), (490, 196), (60, 196), (60, 224)], color=ORANGE, width=3)
     d.text(275, 184, "the only link between the two halves", size=15, color=INK)
-    d.text(20, 330, "decoder (writes the target)", size=16, anchor="start", weight="bold")
+    d.text(20, 338, "decoder (writes the target)", size=16, anchor="start", weight="bold")
     targets = ["le", "chat", "noir", "dort"]
     for i, x in enumerate(xs):
         d.labelled_box(x, 246, 60, 40, f"s{'₁₂₃₄'[i]}", color=GREEN)
@@ -290,7 +293,7 @@ def attention_context() -> Drawing:
         height = 90 * weights[i]
         d.box(x - 20, base - height, 40, height, color=ORANGE, fill_opacity=0.5, rx=2)
         d.text(x, base - height - 12, f"{weights[i]:.2f}", size=15)
-        d.line(x, 152, x, base - height - 24, width=1, dash=True)
+        d.line(x, 156, x, base - height - 30, width=1, dash=True)
         d.line(x, base, 280, 320, width=1 + 5 * weights[i], color=ORANGE)
     d.line(40, base, 520, base, width=1)
     d.circle(280, 338, 20, color=ORANGE, fill_opacity=0.3)
@@ -368,7 +371,7 @@ def score_matrix_mask() -> Drawing:
                 else:
                     d.cell(x, y, cell, cell, color=SKY, opacity=0.08 + 0.92 * matrix[i][j] ** 0.7, stroke=BLUE)
         d.box(x0, y0, cell * n, cell * n, rx=0, stroke_width=1.5)
-    d.text(8, 70, "queries ↓", size=15, anchor="start")
+    d.text(8, 50, "queries ↓", size=15, anchor="start")
     d.text(280, 300, "stronger colour = more weight; each row sums to 1", size=15)
     d.text(280, 326, "−∞ before the softmax becomes weight 0 after it", size=15)
     return d
@@ -454,7 +457,7 @@ def sinusoidal_waves() -> Drawing:
                      "(dashed). Pair 0 oscillates fastest; each next pair is about three times slower. The "
                      "highlighted column at position 7 reads one position's encoding: a different set of "
                      "values at every position.")
-    x0, x1 = 110, 540
+    x0, x1 = 128, 540
     sx = (x1 - x0) / positions
     highlight = 7
     d.box(x0 + (highlight - 0.4) * sx, 30, 0.8 * sx, 352, color=ORANGE, fill_opacity=0.18, rx=3, stroke_width=1)
@@ -557,7 +560,7 @@ def full_transformer() -> Drawing:
     for x, label in ((ex, "source tokens"), (dx, "target tokens, shifted right")):
         d.text(x, 626, label, size=15)
         d.arrow(x, 614, x, 596)
-        d.labelled_box(x, 578, w + 18, 32, "embedding × √d + positions", color=INK, size=15)
+        d.labelled_box(x, 578, w + 18, 32, "embedding + positions", color=INK, size=15)
     # Encoder, bottom to top.
     d.box(ex - w / 2 - 24, 330, w + 36, 220, color=BLUE, fill_opacity=0.06, rx=10, dash=True)
     d.text(ex - w / 2 - 24, 318, "encoder", size=17, anchor="start", weight="bold")
@@ -571,7 +574,7 @@ def full_transformer() -> Drawing:
     d.text(dx + w / 2 + 12, 244, "decoder", size=17, anchor="end", weight="bold")
     d.text(dx + w / 2 + 8, 268, "× N", size=16, anchor="end", weight="bold")
     d.arrow(dx, 562, dx, 539)
-    _sublayer(d, dx, 520, sub_w, "masked self-attention", GREEN)
+    _sublayer(d, dx, 520, sub_w, "masked attention", GREEN)
     d.arrow(dx, 463, dx, 449)
     _sublayer(d, dx, 430, sub_w, "cross-attention", ORANGE)
     d.arrow(dx, 373, dx, 359)
@@ -622,8 +625,8 @@ def pre_post_ln() -> Drawing:
             d.text(residual_x - 14, 300, "residual", size=15, rotate=-90)
         d.text(cx, 44, "to the next layer", size=15)
     d.line(280, 40, 280, 456, width=1, dash=True, opacity=0.5)
-    d.text(140, 444, "every layer's output is normalised", size=15)
-    d.text(420, 444, "the norm is only on the branch", size=15)
+    d.text(140, 444, "norm on the main path", size=15)
+    d.text(420, 444, "norm only on the branch", size=15)
     return d
 
 
@@ -635,7 +638,7 @@ def kv_cache() -> Drawing:
                      "all four tokens are stored in the cache; the model predicts t4. Decode step: only the new "
                      "token t4 gets its key and value computed and appended; its query attends to the cached "
                      "t0 to t3 and itself, and the model predicts t5. Next step: the same for t5.")
-    cell, x0 = 52, 120
+    cell, x0 = 48, 112
     rows = [("prefill", 4, 4), ("step 2", 5, 1), ("step 3", 6, 1)]
     d.text(x0 + 3 * cell, 20, "KV cache (one key and one value per token)", size=16, weight="bold")
     for r, (name, length, new) in enumerate(rows):
