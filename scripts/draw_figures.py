@@ -482,11 +482,11 @@ def sinusoidal_waves() -> Drawing:
         d.line(x0 + p * sx, 395, x0 + p * sx, 405, width=1.5)
         d.text(x0 + p * sx, 418, str(p), size=15)
     d.text(x1, 384, "position", size=15, anchor="end")
-    d.line(150, 434, 180, 434, color=BLUE, width=2.5)
-    d.text(186, 434, "sin (dim 2i)", size=15, anchor="start")
-    d.line(320, 434, 350, 434, color=ORANGE, width=2, dash=True)
-    d.text(356, 434, "cos (dim 2i+1)", size=15, anchor="start")
-    d.height = 450
+    d.line(150, 446, 180, 446, color=BLUE, width=2.5)
+    d.text(186, 446, "sin (dim 2i)", size=15, anchor="start")
+    d.line(320, 446, 350, 446, color=ORANGE, width=2, dash=True)
+    d.text(356, 446, "cos (dim 2i+1)", size=15, anchor="start")
+    d.height = 462
     return d
 
 
