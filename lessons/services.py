@@ -15,7 +15,7 @@ from .figures import FIGURE_NAME, SvgError, sanitize_svg
 from .markdown import RENDERER_VERSION, render_markdown
 from .models import Course, Difficulty, Figure, Lesson, Module
 
-_FIGURE_FENCE = re.compile(r"^ {0,3}(?:```|~~~)\s*figure\b", re.M)
+_FIGURE_FENCE = re.compile(r"^[ \t>]*(?:```|~~~)[ \t]*figure\b", re.M)
 
 
 def _sha256(text: str) -> str:
