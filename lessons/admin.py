@@ -1,15 +1,18 @@
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from experiments.panels import expand_experiment_panels
 
 from .admin_fields import ADMIN_CSS, LESSON_BODY_WIDGET, UnixNewlinesField, text_overrides
-from .models import Course, Lesson, Module
+from .figures import FIGURE_NAME, SvgError, sanitize_svg
+from .models import Course, Figure, Lesson, Module
 from .selectors import LessonPage
 from .services import refresh_render_cache
 
@@ -116,3 +119,56 @@ class LessonAdmin(admin.ModelAdmin):
         lesson = Lesson(module=module, slug=request.POST.get("slug") or "preview", body=body)
         refresh_render_cache(lesson)
         return _preview_response(request, lesson)
+
+
+class FigureForm(forms.ModelForm):
+    """Paste the SVG or upload a file; either way it is sanitised before it is stored."""
+
+    upload = forms.FileField(required=False, help_text="An .svg file; replaces the text below.")
+
+    class Meta:
+        model = Figure
+        fields = ("course", "name", "upload", "svg")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["svg"].required = False
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if not FIGURE_NAME.match(name):
+            raise forms.ValidationError("Lower-case letters, digits and dashes, ending in .svg")
+        return name
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        upload = cleaned.get("upload")
+        text = cleaned.get("svg") or ""
+        if upload is not None:
+            try:
+                text = upload.read().decode("utf-8")
+            except UnicodeDecodeError:
+                self.add_error("upload", "The file is not UTF-8 text.")
+                return cleaned
+        try:
+            cleaned["svg"] = sanitize_svg(text)
+        except SvgError as exc:
+            self.add_error("upload" if upload is not None else "svg", str(exc))
+        return cleaned
+
+
+@admin.register(Figure)
+class FigureAdmin(admin.ModelAdmin):
+    form = FigureForm
+    list_display = ("name", "course", "updated_at")
+    list_filter = ("course",)
+    search_fields = ("name",)
+    readonly_fields = ("preview",)
+
+    def get_fields(self, request, obj=None):
+        return ("course", "name", "upload", "svg", "preview")
+
+    @admin.display(description="Preview (as sanitised)")
+    def preview(self, figure: Figure) -> str:
+        # Already sanitised on save: the same markup the lesson pages inline.
+        return format_html('<div class="academy-figure-preview">{}</div>', mark_safe(figure.svg)) if figure.pk else "-"

@@ -25,6 +25,8 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from .figures import SVG_ATTRS, SVG_TAGS, inline_svg, parse_figure_block, svg_attribute_filter
+
 # Bump when the HTML this module produces changes, so cached lesson HTML is rebuilt.
 RENDERER_VERSION = "7"
 WORDS_PER_MINUTE = 200
@@ -47,6 +49,7 @@ class RenderedMarkdown:
     word_count: int = 0
     reading_minutes: int = 1
     experiments: list[str] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)
 
 
 def _render_math(content: str, options: dict) -> str:
@@ -77,6 +80,23 @@ def _parse_experiment_block(content: str) -> str | None:
     return None
 
 
+def _render_figure(content: str, env: dict) -> str:
+    """A ```figure fence: the course's SVG inlined (it follows the page's colours), with alt text and caption."""
+    block = parse_figure_block(content)
+    env.setdefault("figures", []).append(block.name)
+    caption = _MD.renderInline(block.caption) if block.caption else ""
+    figcaption = f"<figcaption>{caption}</figcaption>" if caption else ""
+    svg = env.get("figure_svgs", {}).get(block.name)
+    if svg is None or not block.alt:
+        # Shown, not hidden: an author previewing the lesson sees what is missing.
+        problem = "has no alt text" if svg is not None else "is not in this course"
+        return (
+            f'<figure class="lesson-figure lesson-figure--missing"><p>Figure <code>{html.escape(block.name)}'
+            f"</code> {problem}. {html.escape(block.alt)}</p>{figcaption}</figure>\n"
+        )
+    return f'<figure class="lesson-figure">{inline_svg(svg, alt=block.alt)}{figcaption}</figure>\n'
+
+
 def _render_fence(self, tokens, idx, options, env) -> str:
     token = tokens[idx]
     info = token.info.strip().split()
@@ -88,6 +108,8 @@ def _render_fence(self, tokens, idx, options, env) -> str:
             return '<p class="experiment-error">Experiment block without a valid <code>name:</code>.</p>'
         env.setdefault("experiments", []).append(name)
         return f'<div class="experiment-embed" data-experiment="{name}"></div>\n'
+    if lang == "figure":
+        return _render_figure(token.content, env)
     if lang == "output":
         label = "Output (numbers vary by run)" if "approx" in flags else "Output"
         return (
@@ -152,16 +174,9 @@ _MATHML_TAGS = {
     "mroot", "mspace", "msubsup", "mtable", "mtr", "mtd", "mtext", "mstyle", "mpadded", "semantics",
     "annotation", "menclose",
 }
-_SVG_TAGS = {
-    "svg", "g", "rect", "circle", "ellipse", "line", "polyline", "polygon", "path", "text", "tspan", "title",
-    "desc", "defs", "marker",
-}
-_SVG_ATTRS = {
-    "viewBox", "width", "height", "x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "rx", "ry", "d", "points",
-    "fill", "stroke", "stroke-width", "stroke-dasharray", "font-size", "font-weight", "text-anchor",
-    "transform", "opacity", "role", "aria-label", "marker-end", "markerWidth", "markerHeight", "refX", "refY",
-    "orient", "dominant-baseline", "xmlns",
-}
+# Inline SVG (figures and hand-written diagrams) gets the figure allow-list, see lessons/figures.py.
+_SVG_TAGS = SVG_TAGS
+_SVG_ATTRS = SVG_ATTRS
 ALLOWED_TAGS = set(nh3.ALLOWED_TAGS) | _MATHML_TAGS | _SVG_TAGS | {
     "figure", "figcaption", "span", "div", "pre", "code", "details", "summary", "table", "thead", "tbody", "tr",
     "th", "td", "caption", "sup", "sub",
@@ -190,6 +205,10 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
 }
 
 
+def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+    return svg_attribute_filter(tag, attribute, value) if tag in _SVG_TAGS else value
+
+
 def sanitize(unsafe_html: str) -> str:
     return nh3.clean(
         unsafe_html,
@@ -198,6 +217,7 @@ def sanitize(unsafe_html: str) -> str:
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer",
         strip_comments=True,
+        attribute_filter=_attribute_filter,
     )
 
 
@@ -224,9 +244,12 @@ def _count_words(tokens) -> int:
     return words
 
 
-def render_markdown(text: str) -> RenderedMarkdown:
-    """Render lesson Markdown (front matter, if any, is ignored) to sanitised HTML plus its TOC."""
-    env: dict = {}
+def render_markdown(text: str, *, figures: dict[str, str] | None = None) -> RenderedMarkdown:
+    """Render lesson Markdown (front matter, if any, is ignored) to sanitised HTML plus its TOC.
+
+    ``figures`` maps a figure's file name to its (sanitised) SVG, for ```figure fences to inline.
+    """
+    env: dict = {"figure_svgs": figures or {}}
     tokens = _MD.parse(text, env)
     raw_html = _MD.renderer.render(tokens, _MD.options, env)
     # A wide display equation scrolls inside its wrapper; make that wrapper keyboard-focusable.
@@ -238,6 +261,7 @@ def render_markdown(text: str) -> RenderedMarkdown:
         word_count=words,
         reading_minutes=max(1, math.ceil(words / WORDS_PER_MINUTE)),
         experiments=env.get("experiments", []),
+        figures=env.get("figures", []),
     )
 
 

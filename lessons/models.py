@@ -84,3 +84,40 @@ class Lesson(models.Model):
 
         refresh_render_cache(self)
         super().save(*args, **kwargs)
+
+
+class Figure(models.Model):
+    """An SVG diagram of a course, referenced from lesson Markdown by a ```figure fence (``src: figures/<name>``).
+
+    The SVG is sanitised on every save (see ``lessons.figures``), so what is stored is what pages inline.
+    """
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="figures")
+    name = models.CharField(max_length=100, help_text="File name, e.g. 01-unrolled-rnn.svg")
+    svg = models.TextField(help_text="SVG source. Scripts, event handlers and external references are removed.")
+    loaded_hash = models.CharField(max_length=64, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["course", "name"]
+        constraints = [models.UniqueConstraint(fields=["course", "name"], name="unique_figure_name_per_course")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        from .figures import sanitize_svg
+        from .services import forget_rendered_lessons
+
+        self.svg = sanitize_svg(self.svg)
+        super().save(*args, **kwargs)
+        # Lessons inline their figures when rendered: re-render them on their next view.
+        forget_rendered_lessons(course_id=self.course_id)
+
+    def delete(self, *args, **kwargs):
+        from .services import forget_rendered_lessons
+
+        course_id = self.course_id
+        result = super().delete(*args, **kwargs)
+        forget_rendered_lessons(course_id=course_id)
+        return result

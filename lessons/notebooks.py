@@ -15,6 +15,7 @@ from markdown_it import MarkdownIt
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from .codeblocks import extract_blocks
+from .figures import parse_figure_block
 
 _PARSER = MarkdownIt("commonmark")
 _ADMONITION = re.compile(r'^!!!\s+(\w+)(?:\s+"([^"]*)")?\s*$')
@@ -92,6 +93,16 @@ def lesson_notebook(*, title: str, body: str, lesson_url: str, course_title: str
             cells.append(new_markdown_cell(
                 f"> **Live experiment** — this measurement runs on the course's server: open the lesson at "
                 f"<{lesson_url}> and press *Run*."
+            ))
+            cursor = end
+        elif lang == "figure":
+            prose = _markdown_cell("\n".join(lines[cursor:start]))
+            if prose is not None:
+                cells.append(prose)
+            block = parse_figure_block(token.content)
+            cells.append(new_markdown_cell(
+                f"> **Figure** — {block.caption or block.name} *(The picture is in the lesson at <{lesson_url}>. "
+                f"It shows: {block.alt})*"
             ))
             cursor = end
     tail = _markdown_cell("\n".join(lines[cursor:]))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,8 +11,11 @@ import yaml
 from django.db import transaction
 from django.utils import timezone
 
+from .figures import FIGURE_NAME, SvgError, sanitize_svg
 from .markdown import RENDERER_VERSION, render_markdown
-from .models import Course, Difficulty, Lesson, Module
+from .models import Course, Difficulty, Figure, Lesson, Module
+
+_FIGURE_FENCE = re.compile(r"^[ \t>]*(?:```|~~~)[ \t]*figure\b", re.M)
 
 
 def _sha256(text: str) -> str:
@@ -23,13 +27,25 @@ def refresh_render_cache(lesson: Lesson) -> bool:
     wanted = _sha256(f"{RENDERER_VERSION}\n{lesson.body}")
     if lesson.rendered_hash == wanted and lesson.html:
         return False
-    rendered = render_markdown(lesson.body)
+    rendered = render_markdown(lesson.body, figures=_figures_for(lesson))
     lesson.html = rendered.html
     lesson.toc = rendered.toc
     lesson.word_count = rendered.word_count
     lesson.reading_minutes = rendered.reading_minutes
     lesson.rendered_hash = wanted
     return True
+
+
+def _figures_for(lesson: Lesson) -> dict[str, str]:
+    """The course's figures by name, fetched only for a lesson that shows one."""
+    if not _FIGURE_FENCE.search(lesson.body) or lesson.module_id is None:
+        return {}
+    return dict(Figure.objects.filter(course_id=lesson.module.course_id).values_list("name", "svg"))
+
+
+def forget_rendered_lessons(*, course_id: int) -> None:
+    """Make the course's lessons re-render on their next view (a figure they may inline changed)."""
+    Lesson.objects.filter(module__course_id=course_id).update(rendered_hash="")
 
 
 def ensure_rendered(lesson: Lesson) -> Lesson:
@@ -136,10 +152,12 @@ class LoadReport:
     unchanged: list[str] = field(default_factory=list)
     kept_admin_edits: list[str] = field(default_factory=list)
     overwritten_admin_edits: list[str] = field(default_factory=list)
+    figures_written: list[str] = field(default_factory=list)
+    figures_kept_admin_edits: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return bool(self.created or self.updated or self.overwritten_admin_edits)
+        return bool(self.created or self.updated or self.overwritten_admin_edits or self.figures_written)
 
 
 def read_course_dir(directory: Path) -> tuple[dict, list[ModuleSource]]:
@@ -192,6 +210,8 @@ def load_course(*, directory: Path, force: bool = False) -> LoadReport:
             setattr(course, key, value)
         course.save()
 
+    _load_figures(course=course, directory=directory / "figures", force=force, report=report)
+
     existing = {
         lesson.slug: lesson.module
         for lesson in Lesson.objects.filter(module__course=course).select_related("module")
@@ -234,6 +254,45 @@ def load_course(*, directory: Path, force: bool = False) -> LoadReport:
     return report
 
 
+def read_figure_dir(directory: Path) -> dict[str, str]:
+    """``figures/*.svg`` of a course directory, sanitised, by file name."""
+    figures = {}
+    for path in sorted(directory.glob("*.svg")) if directory.is_dir() else []:
+        if not FIGURE_NAME.match(path.name):
+            raise ContentError(f"{path}: figure names are lower-case letters, digits and dashes, ending .svg")
+        try:
+            figures[path.name] = sanitize_svg(path.read_text(encoding="utf-8"))
+        except SvgError as exc:
+            raise ContentError(f"{path}: {exc}") from exc
+    return figures
+
+
+def _load_figures(*, course: Course, directory: Path, force: bool, report: LoadReport) -> None:
+    """Same rule as for lessons: a figure edited in the admin since the last load is kept unless ``force``."""
+    stored = {figure.name: figure for figure in Figure.objects.filter(course=course)}
+    for name, svg in read_figure_dir(directory).items():
+        figure = stored.get(name)
+        if figure is not None and figure.svg == svg:
+            if figure.loaded_hash != _sha256(svg):
+                Figure.objects.filter(pk=figure.pk).update(loaded_hash=_sha256(svg))
+            continue
+        if figure is not None and _sha256(figure.svg) != figure.loaded_hash and not force:
+            report.figures_kept_admin_edits.append(name)
+            continue
+        figure = figure or Figure(course=course, name=name)
+        figure.svg = svg
+        figure.loaded_hash = _sha256(svg)
+        figure.save()
+        report.figures_written.append(name)
+
+
+def _sanitized_or_none(path: Path) -> str | None:
+    try:
+        return sanitize_svg(path.read_text(encoding="utf-8"))
+    except SvgError:
+        return None
+
+
 def export_course(*, course: Course, directory: Path) -> list[Path]:
     """Write the database's course back to Markdown files in the loader's format; returns the files changed.
 
@@ -253,6 +312,13 @@ def export_course(*, course: Course, directory: Path) -> list[Path]:
         course_file.write_text(yaml.safe_dump(course_meta, sort_keys=False, allow_unicode=True, width=110),
                                encoding="utf-8")
         written.append(course_file)
+    figure_dir = directory / "figures"
+    for figure in Figure.objects.filter(course=course):
+        path = figure_dir / figure.name
+        if not path.exists() or _sanitized_or_none(path) != figure.svg:
+            figure_dir.mkdir(exist_ok=True)
+            path.write_text(figure.svg, encoding="utf-8", newline="\n")
+            written.append(path)
     modules = Module.objects.filter(course=course).select_related("lesson").order_by("order")
     for module in modules:
         source = module_source_from_db(module)

@@ -14,6 +14,8 @@ _MATH = re.compile(r"<math\b.*?</math>", re.S)
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 _EXPERIMENT = re.compile(r'<div class="experiment-embed"[^>]*></div>')
+# A figure's labels are drawing, not prose; its caption (outside the <svg>) is indexed.
+_SVG = re.compile(r"<svg\b.*?</svg>", re.S)
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ def plain_text(fragment: str, *, keep_lines: bool = False) -> str:
 def lesson_entries(*, lesson_html: str, lesson_title: str, questions: Iterable[tuple[str, str, str]]) -> list[Entry]:
     """Sections (text under each h2/h3), code listings (with their section) and quiz questions
     (``(prompt, explanation, section anchor)``: the prompt is shown, the explanation only matched)."""
-    body = _EXPERIMENT.sub(" ", _ANCHOR_LINK.sub("", lesson_html))
+    body = _SVG.sub(" ", _EXPERIMENT.sub(" ", _ANCHOR_LINK.sub("", lesson_html)))
     headings = list(_HEADING.finditer(body))
     spans = [("", lesson_title, 0, headings[0].start() if headings else len(body))]
     for i, match in enumerate(headings):

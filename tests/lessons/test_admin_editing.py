@@ -24,7 +24,7 @@ def course_copy(tmp_path, db):
 
 
 def _snapshot(directory: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
 def _admin_form_data(lesson: Lesson, body: str) -> dict:

@@ -24,6 +24,7 @@ class Command(BaseCommand):
             ("updated", report.updated),
             ("unchanged", report.unchanged),
             ("OVERWROTE admin edits in", report.overwritten_admin_edits),
+            ("figures written", report.figures_written),
         ):
             if slugs:
                 self.stdout.write(f"{label}: {', '.join(slugs)}")
@@ -31,6 +32,13 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.WARNING(
                     f"kept admin edits (use --force to overwrite): {', '.join(report.kept_admin_edits)}"
+                )
+            )
+        if report.figures_kept_admin_edits:
+            self.stdout.write(
+                self.style.WARNING(
+                    "kept admin edits of figures (use --force to overwrite): "
+                    f"{', '.join(report.figures_kept_admin_edits)}"
                 )
             )
         self.stdout.write(self.style.SUCCESS("course loaded" if report.changed else "nothing to change"))
