@@ -28,7 +28,7 @@ from pygments.util import ClassNotFound
 from .figures import SVG_ATTRS, SVG_TAGS, inline_svg, parse_figure_block, svg_attribute_filter
 
 # Bump when the HTML this module produces changes, so cached lesson HTML is rebuilt.
-RENDERER_VERSION = "7"
+RENDERER_VERSION = "8"
 WORDS_PER_MINUTE = 200
 EXPERIMENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 # A callout title may end with `{#claim-some-name}`: the callout gets that id, so an inline claim marker such as
