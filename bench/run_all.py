@@ -65,6 +65,9 @@ def prepare() -> dict:
     return json.loads(FIXTURES_JSON.read_text())
 
 
+SEARCH_QUERIES = ("attention", "vanishing+gradient", "softmax+scaling", "kv+cache", "layer+norm", "positional+encoding")
+
+
 def pages_for(fixtures: dict) -> dict[str, Page]:
     lessons = tuple(Request("GET", url) for url in fixtures["lesson_urls"])
     signed_in = tuple(
@@ -79,6 +82,10 @@ def pages_for(fixtures: dict) -> dict[str, Page]:
                                  budget_rps=500, budget_p99_ms=50),
         "course": Page("course", "Course page, anonymous", (Request("GET", fixtures["course_url"]),),
                        expect_text="module-card"),
+        # Site search over the whole course: a query is never cached, so this is the index's real cost.
+        "search": Page("search", "Site search (/search/?q=...)",
+                       tuple(Request("GET", f"/search/?q={q}") for q in SEARCH_QUERIES),
+                       expect_text="search-result", budget_rps=100, budget_p99_ms=50),
     }
     if fixtures.get("verification_urls"):
         pages["verification"] = Page(
@@ -125,7 +132,7 @@ def stage_pages(web, pages: dict[str, Page]) -> dict:
     from bench.loadgen import CONCURRENCY as page_connections
 
     results = {}
-    for key in ("minimal", "lesson", "lesson_signed_in", "course", "verification", "quiz_submit"):
+    for key in ("minimal", "lesson", "lesson_signed_in", "course", "search", "verification", "quiz_submit"):
         if key not in pages:
             continue
         page = pages[key]
