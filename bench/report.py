@@ -116,7 +116,8 @@ def budget_table(results: dict) -> list[Row]:
                         "tests/test_query_counts.py and the apps' own query tests"))
 
     pages = results.get("pages") or {}
-    for key in ("lesson", "lesson_signed_in", "search", "verification", "quiz_submit") if "pages" in results["stages"] else ():
+    budgeted = ("lesson", "lesson_signed_in", "search", "verification", "quiz_submit")
+    for key in budgeted if "pages" in results["stages"] else ():
         result = pages.get(key)
         if result is None:
             rows.append(Row(key.replace("_", " "), "", "not measured", "n/a", errors.get("pages", "")))
