@@ -9,10 +9,10 @@ import pytest
 from experiments.bench import registry
 from experiments.bench.registry import EXPERIMENTS, ParamError, UnknownExperiment
 
-NAMES = ["sequence-latency", "gradient-flow", "long-range-recall"]
+NAMES = ["sequence-latency", "gradient-flow", "long-range-recall", "seq2seq-bottleneck"]
 
 
-def test_registry_lists_the_three_experiments() -> None:
+def test_registry_lists_every_experiment_in_order() -> None:
     assert list(EXPERIMENTS) == NAMES
     for name, exp in EXPERIMENTS.items():
         assert exp.name == name
