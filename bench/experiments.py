@@ -13,7 +13,9 @@ statistics, environment) against the same torch work written as a bare loop:
   warm-up, sync) vs a bare ``time.perf_counter()`` loop around the same forward,
   interleaved, for a few (model, batch, length) points;
 * gradient-flow and long-range-recall: ``run()`` wall time vs the same models, inputs
-  and backward passes / training steps in a plain loop.
+  and backward passes / training steps in a plain loop;
+* seq2seq-bottleneck: each model's training and test decoding through ``train``/``evaluate`` vs the
+  same steps and decoding in a plain loop (``bench/experiment_seq2seq_bottleneck.py``).
 
 No Django import anywhere: this exercises exactly what the Celery worker calls.
 """
@@ -37,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench.experiment_seq2seq_bottleneck import print_seq2seq_bottleneck, seq2seq_overhead
 from experiments.bench import gradient_flow, long_range_recall, registry, sequence_latency
 from experiments.bench.common import measure, resolve_device, seed_everything, sync_for, torch_threads
 
@@ -236,6 +239,11 @@ def main() -> None:
             bare_s = min(bare)
             overhead = min(harness) / bare_s - 1
             print(f"warm run() {min(harness):.2f} s vs bare {bare_s:.2f} s (fastest of {len(bare)} each, ABBA)")
+        elif name == "seq2seq-bottleneck":
+            print_seq2seq_bottleneck(result)
+            harness_s, bare_s = seq2seq_overhead(cfg, args.repeats)
+            overhead = harness_s / bare_s - 1
+            print(f"per model, fastest of {args.repeats} each, ABBA: harness {harness_s:.2f} s vs bare {bare_s:.2f} s")
         else:
             print_recall(result)
             harness_s, bare_s = recall_overhead(cfg)

@@ -54,6 +54,7 @@ from experiments.bench.seq2seq_bottleneck_config import (
 
 CLAIM = {
     "source": "Bahdanau, Cho & Bengio (2015), Fig. 2",
+    "short_source": "Bahdanau et al. 2015",
     "statement": (
         "The basic encoder-decoder (RNNencdec) gets worse as the source gets longer; the attention model "
         "(RNNsearch-50) does not: its quality holds up on long sentences."
