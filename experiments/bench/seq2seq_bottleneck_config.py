@@ -23,8 +23,8 @@ FIXED_ALLOWANCE_BYTES = {"cpu": 12 * 2**20, "cuda": 8 * 2**20}
 
 @dataclass(frozen=True)
 class Seq2SeqBottleneckConfig:
-    """Parameters. CPU defaults: two models x 1000 steps, about 33 s of CPU time on one thread
-    (measured: process CPU time, i.e. an idle core's wall time).
+    """Parameters. CPU defaults: two models x 1000 steps, 28 to 33 s of CPU time on one thread
+    (measured as process CPU time on a busy 2-core AMD EPYC: about an idle core's wall time; limit 60 s).
 
     CUDA defaults (an H100-class GPU): the decoder is a Python loop of small kernels, so a step costs
     launches, not FLOPs. About 120 kernel launches per decoder position forward and backward, at
