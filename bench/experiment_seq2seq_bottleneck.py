@@ -49,26 +49,29 @@ def harness_model(kind: str, cfg: Seq2SeqBottleneckConfig, device: torch.device)
         s2s.evaluate(model, cfg, n, device)
 
 
-def seq2seq_overhead(cfg: Seq2SeqBottleneckConfig, repeats: int) -> tuple[float, float]:
-    """Sum over the two models of harness and bare seconds.
+def seq2seq_overhead(cfg: Seq2SeqBottleneckConfig, repeats: int) -> dict[str, float]:
+    """Sums over the two models of harness and bare seconds, wall clock and process CPU time.
 
     Per model, ``repeats`` of each side in ABBA order (BAAB for the second model); the fastest of
-    each is kept: other processes can only add time, so the minimum is the robust estimate.
+    each is kept: other processes can only add time, so the minimum is the robust estimate. On a
+    shared machine the wall clock mostly measures the other processes; the process CPU time of
+    this single-threaded run does not, so it is the number to judge the overhead by.
     """
     device = resolve_device(cfg.device)
-    harness = bare = 0.0
+    out = {"harness_wall_s": 0.0, "bare_wall_s": 0.0, "harness_cpu_s": 0.0, "bare_cpu_s": 0.0}
     with torch_threads(cfg.threads):
         for i, kind in enumerate(("plain", "attention")):
-            times: dict[str, list[float]] = {"harness": [], "bare": []}
+            times: dict[str, list[tuple[float, float]]] = {"harness": [], "bare": []}
             pair = ("harness", "bare") if i % 2 == 0 else ("bare", "harness")
             order = [side for r in range(max(1, repeats)) for side in (pair if r % 2 == 0 else pair[::-1])]
             for side in order:
-                start = time.perf_counter()
+                wall, cpu = time.perf_counter(), time.process_time()
                 (harness_model if side == "harness" else bare_model)(kind, cfg, device)
-                times[side].append(time.perf_counter() - start)
-            harness += min(times["harness"])
-            bare += min(times["bare"])
-    return harness, bare
+                times[side].append((time.perf_counter() - wall, time.process_time() - cpu))
+            for side in ("harness", "bare"):
+                out[f"{side}_wall_s"] += min(t[0] for t in times[side])
+                out[f"{side}_cpu_s"] += min(t[1] for t in times[side])
+    return out
 
 
 def print_seq2seq_bottleneck(result: dict[str, Any]) -> None:
