@@ -316,7 +316,8 @@ def run(config: Seq2SeqBottleneckConfig, progress: Progress | None = None) -> di
             f"Task: {TASK_LABELS[cfg.task]} of random tokens (vocabulary {cfg.vocab}, chance = 1/{cfg.vocab} = "
             f"{1 / cfg.vocab:.3f}). Training lengths {cfg.train_min_len} to {cfg.train_max_len}, drawn "
             "uniformly, one per batch; longer test lengths are extrapolation (unshaded on the chart).",
-            f"Both models: GRU encoder and GRU decoder of hidden size {cfg.hidden}, the same seed, the same "
+            f"Both models: a one-directional GRU encoder (Bahdanau et al.'s is bidirectional) and a GRU "
+            f"decoder of hidden size {cfg.hidden}, the same seed, the same "
             f"{cfg.steps} Adam steps (lr {cfg.lr:g}, grad-norm clip 1.0) on the same batches of {cfg.batch}. "
             "They differ only in the decoder's context: the encoder's last state at every step (no attention) "
             f"or an attention-weighted average of all encoder states ({ATTENTION_LABELS[cfg.attention]} score).",
