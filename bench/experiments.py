@@ -16,6 +16,8 @@ statistics, environment) against the same torch work written as a bare loop:
   middle length (``bench/experiment_attention_cost.py``);
 * gradient-flow, long-range-recall and length-extrapolation: ``run()`` wall time vs the
   same models, inputs and backward passes / training steps in a plain loop.
+* seq2seq-bottleneck: each model's training and test decoding through ``train``/``evaluate`` vs the
+  same steps and decoding in a plain loop, by process CPU time (``bench/experiment_seq2seq_bottleneck.py``).
 
 No Django import anywhere: this exercises exactly what the Celery worker calls.
 """
@@ -43,6 +45,7 @@ from bench import experiment_attention_heads, experiment_length_extrapolation
 from bench.experiment_attention_cost import attention_cost_overhead, print_attention_cost
 from bench.experiment_layer_norm_placement import overhead as layer_norm_placement_overhead
 from bench.experiment_layer_norm_placement import print_layer_norm_placement
+from bench.experiment_seq2seq_bottleneck import print_seq2seq_bottleneck, seq2seq_overhead
 from experiments.bench import gradient_flow, long_range_recall, registry, sequence_latency
 from experiments.bench.common import measure, resolve_device, seed_everything, sync_for, torch_threads
 from experiments.bench.long_range_recall_config import COLUMN_LABELS as RECALL_COLUMNS
@@ -276,10 +279,22 @@ def _report_layer_norm_placement(cfg: Any, result: dict[str, Any], repeats: int,
     return bare_s, harness_s / bare_s - 1
 
 
+def _report_seq2seq(cfg: Any, result: dict[str, Any], repeats: int, device_class: str) -> tuple[Any, Any]:
+    print_seq2seq_bottleneck(result)
+    o = seq2seq_overhead(cfg, repeats)
+    bare_s = o["bare_cpu_s"]
+    print(
+        f"per model, fastest of {repeats} each, ABBA: harness {o['harness_cpu_s']:.2f} s vs bare "
+        f"{bare_s:.2f} s process CPU time (wall {o['harness_wall_s']:.2f} s vs {o['bare_wall_s']:.2f} s)"
+    )
+    return bare_s, o["harness_cpu_s"] / bare_s - 1  # CPU time: the wall clock of a shared box measures the others
+
+
 REPORTS = {
     "sequence-latency": _report_latency,
     "gradient-flow": _report_gradient_flow,
     "long-range-recall": _report_recall,
+    "seq2seq-bottleneck": _report_seq2seq,
     "attention-cost": _report_attention_cost,
     "attention-heads": _report_attention_heads,
     "length-extrapolation": _report_length_extrapolation,
@@ -289,6 +304,7 @@ HOW_COMPARED = {
     "sequence-latency": "median over points of the fastest per-call medians vs a bare perf_counter loop",
     "gradient-flow": "warm run() vs the same gradients in a plain loop, ABBA, fastest of each",
     "long-range-recall": "each (model, d) by train_and_test vs a bare loop, ABBA, fastest of each, summed",
+    "seq2seq-bottleneck": "each model's training and decoding vs the same steps in a plain loop, by CPU time",
     "attention-cost": "per-call medians of measure_point vs a bare loop at the middle length, median over series",
     "attention-heads": "warm run() vs training, evaluations, maps and KV tensors in plain loops, by CPU time",
     "length-extrapolation": "run() for one scheme vs its training and evaluations in a plain loop, ABBA, summed",

@@ -25,6 +25,7 @@ from experiments.bench.length_extrapolation_config import LengthExtrapolationCon
 from experiments.bench.long_range_recall_config import LongRangeRecallConfig
 from experiments.bench.memory import check_memory
 from experiments.bench.params import ParamError, coerce_params, schema_for
+from experiments.bench.seq2seq_bottleneck_config import Seq2SeqBottleneckConfig
 from experiments.bench.sequence_latency_config import SequenceLatencyConfig
 
 if TYPE_CHECKING:
@@ -116,6 +117,18 @@ EXPERIMENTS: dict[str, Experiment] = {
             config_cls=LongRangeRecallConfig,
             run_path="experiments.bench.long_range_recall:run",
             figure_path="experiments.bench.charts:long_range_recall_figure",
+        ),
+        Experiment(
+            name="seq2seq-bottleneck",
+            title="The encoder-decoder bottleneck",
+            description=(
+                "Trains a GRU encoder-decoder with and without attention (same hidden size, same budget) to "
+                "copy or reverse random token sequences, and plots token accuracy against source length, "
+                "including lengths longer than any seen in training, next to Bahdanau et al.'s claim."
+            ),
+            config_cls=Seq2SeqBottleneckConfig,
+            run_path="experiments.bench.seq2seq_bottleneck:run",
+            figure_path="experiments.bench.seq2seq_bottleneck_chart:seq2seq_bottleneck_figure",
         ),
         Experiment(
             name="attention-cost",

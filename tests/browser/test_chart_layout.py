@@ -30,6 +30,10 @@ TINY_PARAMS: dict[str, dict] = {
     "long-range-recall": {
         "distances": [2, 5, 20], "steps": 3, "hidden": 8, "batch": 4, "transformer_layers": 1, "device": "cpu",
     },
+    "seq2seq-bottleneck": {
+        "steps": 12, "batch": 8, "hidden": 16, "vocab": 6, "train_min_len": 2, "train_max_len": 4,
+        "test_lengths": [2, 3, 4, 6, 8], "test_samples": 16, "device": "cpu",
+    },
     "attention-cost": {
         "seq_lens": [32, 64, 128], "heads": 2, "head_dim": 16, "min_run_time": 0.05,
         "saturation_dims": [4, 64, 1024], "saturation_queries": 200, "device": "cpu",

@@ -1,0 +1,78 @@
+"""The seq2seq-bottleneck figure: token accuracy against source length, one line per model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import plotly.graph_objects as go
+
+from experiments.bench.charts import TEMPLATE, _device_label, to_json_dict
+
+COLORS = {"plain": "#d62728", "attention": "#1f77b4"}
+
+
+def seq2seq_bottleneck_figure(result: dict[str, Any]) -> dict[str, Any]:
+    """Measured accuracy per model, the training range shaded, chance and the paper's claim dashed."""
+    lengths = list(result["test_lengths"])
+    lo, hi = result["train_range"]
+    labels = result["model_labels"]
+    fig = go.Figure()
+    # The band marks which lengths the models were trained on; everything right of it is extrapolation.
+    # Its label sits above 100 % (the y range leaves room), clear of every trace.
+    fig.add_vrect(
+        x0=lo - 0.5,
+        x1=hi + 0.5,
+        fillcolor="#2ca02c",
+        opacity=0.08,
+        line_width=0,
+        annotation_text="training lengths",
+        annotation_position="top left",
+    )
+    for kind, accs in result["accuracy"].items():
+        fig.add_trace(
+            go.Scatter(
+                x=lengths,
+                y=list(accs),
+                mode="lines+markers",
+                name=labels.get(kind, kind),
+                line={"color": COLORS.get(kind, "#7f7f7f")},
+                hovertemplate="source length %{x} tokens<br>token accuracy %{y:.1%}<extra></extra>",
+            )
+        )
+    attention = result["accuracy"].get("attention")
+    if attention:
+        claim = result["claim"]
+        fig.add_trace(
+            go.Scatter(
+                x=[lengths[0], lengths[-1]],
+                y=[attention[0], attention[0]],
+                mode="lines",
+                name=f"Claim ({claim['short_source']}): attention holds",
+                line={"color": COLORS["attention"], "dash": "dash", "width": 1.5},
+                hovertemplate="claimed: accuracy stays at %{y:.1%}<extra></extra>",
+            )
+        )
+    chance = float(result["chance"])
+    fig.add_trace(
+        go.Scatter(
+            x=[lengths[0], lengths[-1]],
+            y=[chance, chance],
+            mode="lines",
+            name=f"Chance (1/{round(1 / chance)})",
+            line={"color": "#555", "dash": "dot", "width": 1},
+            hovertemplate="chance %{y:.1%}<extra></extra>",
+        )
+    )
+    p = result.get("params", {})
+    fig.update_layout(
+        title={
+            "text": "Token accuracy by source length"
+            f"<br><sup>{_device_label(result)} · {p.get('task')} task, {p.get('steps')} steps</sup>"
+        },
+        template=TEMPLATE,
+        xaxis={"title": {"text": "source length (tokens)"}, "tickvals": lengths},
+        yaxis={"title": {"text": "token accuracy (greedy decoding)"}, "range": [0, 1.12], "tickformat": ".0%"},
+        legend={"orientation": "h", "y": -0.2},
+        margin={"t": 90},
+    )
+    return to_json_dict(fig)
