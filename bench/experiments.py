@@ -37,6 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bench.experiment_kv_cache_decoding import overhead as kv_cache_overhead
+from bench.experiment_kv_cache_decoding import print_kv_cache_decoding
 from experiments.bench import gradient_flow, long_range_recall, registry, sequence_latency
 from experiments.bench.common import measure, resolve_device, seed_everything, sync_for, torch_threads
 
@@ -236,6 +238,14 @@ def main() -> None:
             bare_s = min(bare)
             overhead = min(harness) / bare_s - 1
             print(f"warm run() {min(harness):.2f} s vs bare {bare_s:.2f} s (fastest of {len(bare)} each, ABBA)")
+        elif name == "kv-cache-decoding":
+            print_kv_cache_decoding(result)
+            rows = kv_cache_overhead(cfg, args.repeats)
+            print("\nharness (measure + per-step clock) vs bare generate() loop, longest length, fastest (ABBA):")
+            for row in rows:
+                ov = row["harness_ms"] / row["bare_ms"] - 1
+                print(f"{row['mode']:14} harness {row['harness_ms']:9.1f} ms  bare {row['bare_ms']:9.1f} ms  {ov:+.1%}")
+            overhead = max(r["harness_ms"] / r["bare_ms"] - 1 for r in rows)
         else:
             print_recall(result)
             harness_s, bare_s = recall_overhead(cfg)
@@ -255,7 +265,8 @@ def main() -> None:
     print("(overhead = harness / bare - 1. sequence-latency: median over points of the fastest per-call medians;")
     print(" gradient-flow: warm run() vs the same gradients in a plain loop, ABBA, fastest of each; long-range-recall:")
     print(" each (model, d) by train_and_test vs a bare loop, ABBA, fastest of each, summed. run() s: the first,")
-    print(" cold run in this process, as a visitor's first run in a fresh worker would be)")
+    print(" cold run in this process, as a visitor's first run in a fresh worker would be; kv-cache-decoding: the")
+    print(" worse of the two modes, per-call medians of whole generations)")
 
 
 def print_latency(result: dict[str, Any]) -> None:

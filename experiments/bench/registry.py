@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from experiments.bench.gradient_flow_config import GradientFlowConfig
+from experiments.bench.kv_cache_decoding_config import KvCacheDecodingConfig
 from experiments.bench.long_range_recall_config import LongRangeRecallConfig
 from experiments.bench.params import ParamError, coerce_params, schema_for
 from experiments.bench.sequence_latency_config import SequenceLatencyConfig
@@ -111,6 +112,18 @@ EXPERIMENTS: dict[str, Experiment] = {
             config_cls=LongRangeRecallConfig,
             run_path="experiments.bench.long_range_recall:run",
             figure_path="experiments.bench.charts:long_range_recall_figure",
+        ),
+        Experiment(
+            name="kv-cache-decoding",
+            title="Generating with and without a KV cache",
+            description=(
+                "Greedy generation from a small decoder-only Transformer with and without a KV cache: time "
+                "per token against position, total time against generated length (with fitted exponents), "
+                "tokens/s against batch size, and the cache's memory for MHA, GQA and MQA at the same width."
+            ),
+            config_cls=KvCacheDecodingConfig,
+            run_path="experiments.bench.kv_cache_decoding:run",
+            figure_path="experiments.bench.kv_cache_decoding_chart:kv_cache_decoding_figure",
         ),
     )
 }
