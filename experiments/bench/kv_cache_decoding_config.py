@@ -42,7 +42,7 @@ class KvCacheDecodingConfig:
     prompt_len: int = param("int", 4, cuda=16, min=1, max=64, cuda_max=512, help="Prompt tokens before generating.")
     gen_lens: tuple[int, ...] = param(
         "int_list",
-        [12, 24, 48, 96],
+        [10, 20, 40, 80],
         cuda=[64, 128, 256, 512],
         min=2,
         max=160,
@@ -70,7 +70,7 @@ class KvCacheDecodingConfig:
         help="Batch sizes for the tokens/s sweep.",
     )
     batch_gen_len: int = param(
-        "int", 32, cuda=128, min=2, max=64, cuda_max=1024, help="Generated tokens per sequence in the batch sweep."
+        "int", 24, cuda=128, min=2, max=64, cuda_max=1024, help="Generated tokens per sequence in the batch sweep."
     )
     min_run_time: float = param(
         "float", 0.05, min=0.01, max=2.0, help="Seconds of timed blocks per point (at least 3 blocks are timed)."

@@ -13,7 +13,7 @@ NAMES = ["sequence-latency", "gradient-flow", "long-range-recall"]
 
 
 def test_registry_lists_the_three_experiments() -> None:
-    assert list(EXPERIMENTS) == NAMES
+    assert list(EXPERIMENTS)[: len(NAMES)] == NAMES  # the later modules' experiments follow module 1's
     for name, exp in EXPERIMENTS.items():
         assert exp.name == name
         assert exp.title and exp.description
