@@ -393,7 +393,8 @@ def notes_for(cfg: KvCacheDecodingConfig, device: torch.device, result: dict[str
     notes = [
         f"Model: decoder-only Transformer, d_model {cfg.d_model}, {cfg.heads} heads, {cfg.layers} layers, vocab "
         f"{cfg.vocab}, **random weights** (seed {cfg.seed}); timing and memory do not depend on training. "
-        f"Greedy decoding after a {cfg.prompt_len}-token prompt, fp32, on `{device}`.",
+        f"Greedy decoding after a {cfg.prompt_len}-token prompt, fp32, on `{device}`; the length sweep runs "
+        f"{cfg.length_batch} sequences at once, the batch sweep generates {cfg.batch_gen_len} tokens per sequence.",
         "Timing: `torch.utils.benchmark` `blocked_autorange` on each whole generation after one warm-up "
         f"generation, at least 3 timed calls per point (min_run_time {cfg.min_run_time:g} s); the median is shown. "
         "Time per token against position is the median over the timed calls of each step of the longest generation "
