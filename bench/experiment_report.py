@@ -13,6 +13,7 @@ WALL_BUDGETS_S = {
     "gradient-flow": 15.0,
     "long-range-recall": 60.0,
     "length-extrapolation": 90.0,
+    "kv-cache-decoding": 60.0,
 }
 OVERHEAD_BUDGET = 0.05
 

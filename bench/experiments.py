@@ -43,6 +43,8 @@ from torch import nn
 
 from bench import experiment_attention_heads, experiment_length_extrapolation
 from bench.experiment_attention_cost import attention_cost_overhead, print_attention_cost
+from bench.experiment_kv_cache_decoding import overhead as kv_cache_overhead
+from bench.experiment_kv_cache_decoding import print_kv_cache_decoding
 from bench.experiment_layer_norm_placement import overhead as layer_norm_placement_overhead
 from bench.experiment_layer_norm_placement import print_layer_norm_placement
 from bench.experiment_seq2seq_bottleneck import print_seq2seq_bottleneck, seq2seq_overhead
@@ -290,6 +292,16 @@ def _report_seq2seq(cfg: Any, result: dict[str, Any], repeats: int, device_class
     return bare_s, o["harness_cpu_s"] / bare_s - 1  # CPU time: the wall clock of a shared box measures the others
 
 
+def _report_kv_cache(cfg: Any, result: dict[str, Any], repeats: int, device_class: str) -> tuple[Any, Any]:
+    print_kv_cache_decoding(result)
+    rows = kv_cache_overhead(cfg, repeats)
+    print("\nharness (measure + per-step clock) vs bare generate() loop, longest length, fastest (ABBA):")
+    for row in rows:
+        ov = row["harness_ms"] / row["bare_ms"] - 1
+        print(f"{row['mode']:14} harness {row['harness_ms']:9.1f} ms  bare {row['bare_ms']:9.1f} ms  {ov:+.1%}")
+    return None, max(r["harness_ms"] / r["bare_ms"] - 1 for r in rows)
+
+
 REPORTS = {
     "sequence-latency": _report_latency,
     "gradient-flow": _report_gradient_flow,
@@ -299,6 +311,7 @@ REPORTS = {
     "attention-heads": _report_attention_heads,
     "length-extrapolation": _report_length_extrapolation,
     "layer-norm-placement": _report_layer_norm_placement,
+    "kv-cache-decoding": _report_kv_cache,
 }
 HOW_COMPARED = {
     "sequence-latency": "median over points of the fastest per-call medians vs a bare perf_counter loop",
@@ -309,6 +322,7 @@ HOW_COMPARED = {
     "attention-heads": "warm run() vs training, evaluations, maps and KV tensors in plain loops, by CPU time",
     "length-extrapolation": "run() for one scheme vs its training and evaluations in a plain loop, ABBA, summed",
     "layer-norm-placement": "each deepest-stack run by train() vs a bare training loop, ABBA, summed",
+    "kv-cache-decoding": "the worse of the two modes, per-call medians of whole generations vs a bare loop",
 }
 
 

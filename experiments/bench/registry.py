@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from experiments.bench.attention_cost_config import AttentionCostConfig
 from experiments.bench.attention_heads_config import AttentionHeadsConfig
 from experiments.bench.gradient_flow_config import GradientFlowConfig
+from experiments.bench.kv_cache_decoding_config import KvCacheDecodingConfig
 from experiments.bench.layer_norm_placement_config import LayerNormPlacementConfig
 from experiments.bench.length_extrapolation_config import LengthExtrapolationConfig
 from experiments.bench.long_range_recall_config import LongRangeRecallConfig
@@ -179,6 +180,18 @@ EXPERIMENTS: dict[str, Experiment] = {
             config_cls=LayerNormPlacementConfig,
             run_path="experiments.bench.layer_norm_placement:run",
             figure_path="experiments.bench.layer_norm_placement_chart:layer_norm_placement_figure",
+        ),
+        Experiment(
+            name="kv-cache-decoding",
+            title="Generating with and without a KV cache",
+            description=(
+                "Greedy generation from a small decoder-only Transformer with and without a KV cache: time "
+                "per token against position, total time against generated length (with fitted exponents), "
+                "tokens/s against batch size, and the cache's memory for MHA, GQA and MQA at the same width."
+            ),
+            config_cls=KvCacheDecodingConfig,
+            run_path="experiments.bench.kv_cache_decoding:run",
+            figure_path="experiments.bench.kv_cache_decoding_chart:kv_cache_decoding_figure",
         ),
     )
 }

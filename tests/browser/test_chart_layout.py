@@ -46,6 +46,11 @@ TINY_PARAMS: dict[str, dict] = {
         "train_len": 8, "eval_multiples": [1, 2, 4], "steps": 4, "batch": 4, "d_model": 16, "heads": 2, "layers": 1,
         "vocab": 8, "period_min": 2, "period_max": 4, "eval_sequences": 8, "device": "cpu",
     },
+    "kv-cache-decoding": {
+        "d_model": 16, "heads": 4, "gqa_kv_heads": 2, "layers": 1, "vocab": 32, "prompt_len": 3,
+        "gen_lens": [2, 4, 6, 8], "length_batch": 2, "batch_sizes": [1, 2, 4], "batch_gen_len": 3,
+        "min_run_time": 0.01, "device": "cpu",
+    },
     "layer-norm-placement": {
         "depths": [1, 2, 3], "d_model": 16, "heads": 2, "seq_len": 4, "batch": 4, "steps": 12, "warmup_steps": 4,
         "device": "cpu",

@@ -10,7 +10,7 @@ from experiments.bench import registry
 from experiments.bench.registry import EXPERIMENTS, ParamError, UnknownExperiment
 
 NAMES = ["sequence-latency", "gradient-flow", "long-range-recall", "seq2seq-bottleneck", "attention-cost",
-         "attention-heads", "length-extrapolation", "layer-norm-placement"]
+         "attention-heads", "length-extrapolation", "layer-norm-placement", "kv-cache-decoding"]
 
 
 def test_registry_lists_every_experiment_in_course_order() -> None:

@@ -253,3 +253,18 @@ def test_a_failed_publish_turns_the_run_button_off_at_once_and_a_successful_one_
     selectors.note_broker_reachable(False)
     assert post_run(signed_in_client, "sequence-latency", {**tiny_params, "hidden": 32}).status_code == 202
     assert "Run on this server</button>" in panel_html(signed_in_client.get(lesson.get_absolute_url()))
+
+
+@pytest.mark.parametrize("order", range(1, 8))
+def test_every_module_page_shows_a_live_experiment_panel_of_its_own(client, course, order):
+    from experiments.bench.registry import EXPERIMENTS
+
+    def panels_of(module) -> set[str]:
+        html = client.get(module.lesson.get_absolute_url()).content.decode()
+        ids = re.findall(r'<section class="experiment-panel" id="experiment-([a-z0-9-]+)"', html)
+        return {re.sub(r"-\d+$", "", panel_id) if panel_id not in EXPERIMENTS else panel_id for panel_id in ids}
+
+    panels = panels_of(course.modules.get(order=order))
+    assert panels and panels <= set(EXPERIMENTS)
+    others = set().union(*(panels_of(other) for other in course.modules.exclude(order=order)))
+    assert panels - others, f"module {order} shows only experiments that other modules show too: {panels}"
