@@ -103,7 +103,8 @@ def kv_cache_decoding_figure(result: dict[str, Any]) -> dict[str, Any]:
             col=1,
         )
     memory = result["cache_memory"]
-    labels = [f"{m['variant']} ({m['kv_heads']} KV heads)" for m in memory]
+    # Two short lines per bar ("MHA<br>4 KV heads"): one long label per bar collided with its neighbours.
+    labels = [f"{m['variant']}<br>{m['kv_heads']} KV head{'s' if m['kv_heads'] != 1 else ''}" for m in memory]
     fig.add_trace(
         go.Bar(
             x=labels,

@@ -156,7 +156,7 @@ def layer_norm_placement_figure(result: dict[str, Any]) -> dict[str, Any]:
         legend={"orientation": "h", "y": -0.25},
         margin={"t": 100},
     )
-    fig.update_xaxes(title_text="layer (1 = bottom)", row=1, col=1)
+    fig.update_xaxes(title_text="layer (1 = bottom)", tickformat="d", dtick=1 if max(xs) <= 12 else None, row=1, col=1)
     fig.update_yaxes(title_text="gradient norm", type="log", row=1, col=1)
     fig.update_xaxes(title_text="layers L", type="log", tickvals=xs, row=1, col=2)
     fig.update_yaxes(title_text="top-layer gradient norm", type="log", row=1, col=2)
