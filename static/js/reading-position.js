@@ -61,8 +61,13 @@
   }, { rootMargin: "0px 0px -70% 0px" });
   headings.forEach(function (h) { observer.observe(h); });
 
+  // A jump (e.g. End key) can carry every heading past the line without one crossing it: look again on leaving.
+  function leave() {
+    current = sectionInView() || current;
+    send();
+  }
   document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "hidden") send();
+    if (document.visibilityState === "hidden") leave();
   });
-  window.addEventListener("pagehide", send);
+  window.addEventListener("pagehide", leave);
 })();
