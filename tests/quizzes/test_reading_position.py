@@ -199,3 +199,11 @@ def test_the_signed_in_lesson_page_loads_the_script_with_the_same_attributes_for
 
 def test_the_anonymous_lesson_page_does_not_load_the_script(client, course):
     assert "reading-position" not in client.get(lesson_of(course, 2).get_absolute_url()).content.decode()
+
+
+def test_the_account_export_includes_the_reading_position(signed_in_client, user, course):
+    from accounts.services import export_account_data
+
+    signed_in_client.post(ENDPOINT, {"lesson": lesson_of(course, 2).slug, "section": "softmax"})
+    (row,) = [p for p in export_account_data(user=user)["progress"] if p["last_section"]]
+    assert row["module"] == "Topic 2" and row["last_section"] == "softmax" and row["last_seen_at"]
