@@ -109,7 +109,8 @@ def export_account_data(*, user: User) -> dict:
         },
         "progress": [
             {"module": p.module.title, "read_at": when(p.read_at), "completed_at": when(p.completed_at),
-             "attempts": p.attempts, "best_score": p.best_score, "best_total": p.best_total}
+             "attempts": p.attempts, "best_score": p.best_score, "best_total": p.best_total,
+             "last_section": p.last_section, "last_seen_at": when(p.last_seen_at)}
             for p in ModuleProgress.objects.filter(user=user).select_related("module").order_by("module__order")
         ],
         "quiz_attempts": attempts,

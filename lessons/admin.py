@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -26,6 +26,13 @@ def _preview_response(request: HttpRequest, lesson: Lesson) -> HttpResponse:
     page = LessonPage(course=module.course, lesson=lesson, module=module, previous=None, next=None, modules=modules)
     body_html = expand_experiment_panels(lesson.html, request=request)
     return render(request, "lessons/lesson_detail.html", {"page": page, "body_html": body_html, "preview": True})
+
+
+DRAFT_BUTTON = "_save_as_draft"
+DRAFT_HELP = (
+    "Untick to keep the module and its lesson a draft: saved and previewable here, but not shown to students "
+    "(course page, lesson page, quizzes) until it is ticked again."
+)
 
 
 class ModuleInline(admin.TabularInline):
@@ -64,9 +71,25 @@ class ModuleAdmin(admin.ModelAdmin):
     ordering = ("course", "order")
     search_fields = ("title", "summary")
     inlines = [LessonInline]
+    # Adds "Save as draft": saves with Published unticked (see save_model).
+    change_form_template = "admin/lessons/module/change_form.html"
 
     class Media:
         css = ADMIN_CSS
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "published":
+            field.help_text = DRAFT_HELP
+        return field
+
+    def save_model(self, request: HttpRequest, obj: Module, form, change: bool) -> None:
+        draft = DRAFT_BUTTON in request.POST
+        if draft:
+            obj.published = False
+        super().save_model(request, obj, form, change)
+        if draft:
+            self.message_user(request, f"“{obj}” is saved as a draft: students do not see it.", messages.WARNING)
 
     @admin.display(description="Preview")
     def preview_link(self, module: Module) -> str:
@@ -80,8 +103,8 @@ class ModuleAdmin(admin.ModelAdmin):
 class LessonAdmin(admin.ModelAdmin):
     list_display = ("__str__", "slug", "reading_minutes", "word_count", "updated_at", "loaded_at")
     search_fields = ("slug", "module__title", "body")
-    readonly_fields = ("reading_minutes", "word_count", "loaded_at", "updated_at")
-    fields = ("module", "slug", "body", "reading_minutes", "word_count", "loaded_at", "updated_at")
+    readonly_fields = ("publication", "reading_minutes", "word_count", "loaded_at", "updated_at")
+    fields = ("module", "publication", "slug", "body", "reading_minutes", "word_count", "loaded_at", "updated_at")
     # Adds "Preview unsaved text": the form's text posted to preview_unsaved_view, rendered, never saved.
     change_form_template = "admin/lessons/lesson/change_form.html"
 
@@ -92,6 +115,24 @@ class LessonAdmin(admin.ModelAdmin):
         if db_field.name == "body":
             kwargs.update(form_class=UnixNewlinesField, widget=LESSON_BODY_WIDGET)
         return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description="Visible to students")
+    def publication(self, lesson: Lesson) -> str:
+        """Whether saving this form publishes the text: it does unless the module is a draft (unpublished)."""
+        if lesson.pk is None:
+            return "Depends on the module: only a published module's lesson is shown to students."
+        url = reverse("admin:lessons_module_change", args=[lesson.module_id])
+        if lesson.module.published:
+            return format_html(
+                'Yes: saving publishes the text at once. To save without publishing, make the module a draft first '
+                '(<a href="{}">untick Published or use "Save as draft" on the module</a>).',
+                url,
+            )
+        return format_html(
+            'No, draft: the module is unpublished, so saving publishes nothing. <a href="{}">Publish the module</a> '
+            "when the text is ready.",
+            url,
+        )
 
     def get_urls(self):
         custom = [

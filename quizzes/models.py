@@ -136,6 +136,11 @@ class ModuleProgress(models.Model):
     attempts = models.PositiveIntegerField(default=0, help_text="Submitted quiz attempts.")
     best_score = models.PositiveSmallIntegerField(null=True, blank=True)
     best_total = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_section = models.CharField(
+        max_length=120, blank=True, default="", db_default="",  # raw upserts (services) leave it out
+        help_text="Anchor of the lesson heading the learner last read, offered as Continue.",
+    )
+    last_seen_at = models.DateTimeField(null=True, blank=True, help_text="When last_section was recorded.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -260,3 +260,45 @@ def sealed_attempt(*, user: User, quiz: Quiz, attempt_id: int) -> Attempt:
         )
     except Attempt.DoesNotExist as exc:
         raise Http404("No such attempt") from exc
+
+
+def lesson_for_reading_position(*, lesson_slug: str) -> Lesson:
+    """The published lesson a reading position is reported for (404 otherwise); only what validation needs."""
+    lesson = (
+        Lesson.objects.filter(slug=lesson_slug, module__published=True).only("id", "module_id", "toc").first()
+    )
+    if lesson is None:
+        raise Http404("No such lesson")
+    return lesson
+
+
+@dataclass(frozen=True)
+class ReadingPosition:
+    """Where a reader stopped: "Continue: module N, section X" links to ``url``."""
+
+    module: Module
+    section_title: str  # empty when the section has since been removed from the lesson
+    url: str
+
+
+def last_reading_position(*, user: User | AnonymousUser, course: Course | None = None) -> ReadingPosition | None:
+    """The reader's most recently recorded position (in ``course`` if given), or None (always for anonymous)."""
+    if not user.is_authenticated:
+        return None
+    rows = ModuleProgress.objects.filter(user=user, module__published=True, last_seen_at__isnull=False).exclude(
+        last_section=""
+    )
+    if course is not None:
+        rows = rows.filter(module__course=course)
+    # Not the lesson's body or HTML: a page shows this on every signed-in view.
+    fields = ("last_section", "module__order", "module__title", "module__course__slug", "module__lesson__slug",
+              "module__lesson__toc")
+    row = rows.select_related("module__course", "module__lesson").only(*fields).order_by("-last_seen_at").first()
+    if row is None:
+        return None
+    lesson = row.module.lesson
+    titles = {item.get("id"): item.get("text", "") for item in lesson.toc}
+    url = lesson.get_absolute_url()
+    if row.last_section in titles:
+        url = f"{url}#{row.last_section}"
+    return ReadingPosition(module=row.module, section_title=titles.get(row.last_section, ""), url=url)

@@ -20,7 +20,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from accounts.models import User
-from lessons.models import Course, Module
+from lessons.models import Course, Lesson, Module
 
 from . import selectors
 from .models import QUESTIONS_PER_QUIZ, Answer, Attempt, ModuleProgress, Question, Quiz
@@ -310,3 +310,26 @@ def read_lesson(
         return progress
     record_lesson_read(user=user, module=module)
     return selectors.course_progress(user=user, course=course, modules=modules)
+
+
+class UnknownSection(ValueError):
+    """The anchor is not a heading of the lesson's table of contents."""
+
+
+def record_reading_position(*, user: User, lesson: Lesson, anchor: str) -> None:
+    """Remember ``anchor`` (a heading of ``lesson``) as where ``user`` stopped reading, for "Continue".
+
+    Sent by the lesson page's script while the reader scrolls, so the usual case is one UPDATE and no read; only a
+    reader without a progress row for the module yet (the page view creates one) costs an INSERT.
+    """
+    if anchor not in {item.get("id") for item in lesson.toc}:
+        raise UnknownSection(anchor)
+    now = timezone.now()
+    fields = {"last_section": anchor, "last_seen_at": now}
+    if ModuleProgress.objects.filter(user=user, module_id=lesson.module_id).update(**fields):
+        return
+    progress, created = ModuleProgress.objects.get_or_create(
+        user=user, module_id=lesson.module_id, defaults={"read_at": now, **fields}
+    )
+    if not created:  # another request created it meanwhile
+        ModuleProgress.objects.filter(pk=progress.pk).update(**fields)

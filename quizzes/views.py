@@ -1,14 +1,15 @@
-"""Thin views: the quiz form, its result, the dashboard. Logic lives in services, reads in selectors."""
+"""Thin views: quiz form and result, dashboard, reading position. Logic lives in services, reads in selectors."""
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from config.throttle import throttle
 from lessons.models import Course
 
 from . import selectors, services
@@ -153,3 +154,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         selectors.course_progress(user=request.user, course=course) for course in Course.objects.order_by("title")
     ]
     return render(request, "quizzes/dashboard.html", {"course_progresses": courses})
+
+
+@require_POST
+@throttle("reading_position")
+def reading_position(request: HttpRequest) -> HttpResponse:
+    """Record the section a signed-in reader is reading (sent by static/js/reading-position.js): 204, no body.
+
+    The script sends form data with the CSRF token in it, as navigator.sendBeacon cannot set headers.
+    """
+    if not request.user.is_authenticated:
+        return HttpResponseForbidden("Sign in to keep your place.")
+    lesson = selectors.lesson_for_reading_position(lesson_slug=request.POST.get("lesson", ""))
+    try:
+        services.record_reading_position(user=request.user, lesson=lesson, anchor=request.POST.get("section", ""))
+    except services.UnknownSection:
+        return HttpResponseBadRequest("That section is not in the lesson.")
+    return HttpResponse(status=204)
