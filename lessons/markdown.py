@@ -25,7 +25,7 @@ from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
 # Bump when the HTML this module produces changes, so cached lesson HTML is rebuilt.
-RENDERER_VERSION = "6"
+RENDERER_VERSION = "7"
 WORDS_PER_MINUTE = 200
 EXPERIMENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
@@ -195,6 +195,14 @@ def _count_words(tokens) -> int:
     return words
 
 
+TABLE_WRAP_OPEN = '<div class="table-wrap" role="region" aria-label="Table, scrolls sideways" tabindex="0"><table>'
+
+
+def render_inline(text: str) -> str:
+    """One line of Markdown (emphasis, code, links, math) to sanitised inline HTML, e.g. a glossary definition."""
+    return sanitize(_MD.renderInline(text))
+
+
 def render_markdown(text: str) -> RenderedMarkdown:
     """Render lesson Markdown (front matter, if any, is ignored) to sanitised HTML plus its TOC."""
     env: dict = {}
@@ -202,6 +210,8 @@ def render_markdown(text: str) -> RenderedMarkdown:
     raw_html = _MD.renderer.render(tokens, _MD.options, env)
     # A wide display equation scrolls inside its wrapper; make that wrapper keyboard-focusable.
     raw_html = raw_html.replace('<div class="math block">', '<div class="math block" tabindex="0">')
+    # A wide table scrolls inside its own box (with an edge shadow as the cue) instead of widening the page.
+    raw_html = raw_html.replace("<table>", TABLE_WRAP_OPEN).replace("</table>", "</table></div>")
     words = _count_words(tokens)
     return RenderedMarkdown(
         html=sanitize(raw_html),

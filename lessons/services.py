@@ -10,6 +10,7 @@ import yaml
 from django.db import transaction
 from django.utils import timezone
 
+from .glossary import link_glossary_terms, load_glossary
 from .markdown import RENDERER_VERSION, render_markdown
 from .models import Course, Difficulty, Lesson, Module
 
@@ -19,12 +20,17 @@ def _sha256(text: str) -> str:
 
 
 def refresh_render_cache(lesson: Lesson) -> bool:
-    """Re-render the lesson's Markdown if its body or the renderer changed. Returns True if it rendered."""
-    wanted = _sha256(f"{RENDERER_VERSION}\n{lesson.body}")
+    """Re-render the lesson's Markdown if its body, the renderer or the course glossary changed.
+
+    Returns True if it rendered.
+    """
+    glossary = load_glossary(lesson.module.course.slug)
+    glossary_digest = glossary.digest if glossary else ""
+    wanted = _sha256(f"{RENDERER_VERSION}\n{glossary_digest}\n{lesson.body}")
     if lesson.rendered_hash == wanted and lesson.html:
         return False
     rendered = render_markdown(lesson.body)
-    lesson.html = rendered.html
+    lesson.html = link_glossary_terms(rendered.html, glossary)
     lesson.toc = rendered.toc
     lesson.word_count = rendered.word_count
     lesson.reading_minutes = rendered.reading_minutes

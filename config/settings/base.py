@@ -184,6 +184,8 @@ STATICFILES_FINDERS = [
     # plotly.js straight from the installed plotly package (vendor/plotly/plotly.min.js): never a CDN, and no
     # 4.8 MB copy in git.
     "experiments.staticfiles.PlotlyFinder",
+    # The OpenType MATH font for MathML (fonts/STIXMath-Regular.otf) from the fonts-stix system package.
+    "lessons.staticfiles.MathFontFinder",
 ]
 # Serve from the app folders too, so a checkout works without collectstatic; prod runs collectstatic.
 WHITENOISE_USE_FINDERS = True

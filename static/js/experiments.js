@@ -367,9 +367,49 @@
     });
   }
 
+  // Charts take their colours from the page (site.css custom properties), so they follow light and dark mode:
+  // transparent backgrounds, text in the ink colour, grid and axis lines in the line colour.
+  function cssColor(name, fallback) {
+    var value = window.getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    return value || fallback;
+  }
+
+  function applyTheme(layout, data) {
+    var ink = cssColor("--ink", "#1c1b29");
+    var muted = cssColor("--ink-soft", "#4a4860");
+    var line = cssColor("--line", "#e3e2ee");
+    layout.paper_bgcolor = "rgba(0,0,0,0)";
+    layout.plot_bgcolor = "rgba(0,0,0,0)";
+    layout.font = Object.assign({}, layout.font || {}, { color: ink });
+    layout.legend = Object.assign({}, layout.legend, { bgcolor: "rgba(0,0,0,0)" });
+    layout.hoverlabel = Object.assign({ bgcolor: cssColor("--paper", "#fff"), bordercolor: line,
+      font: { color: ink } }, layout.hoverlabel || {});
+    if (layout.title && typeof layout.title === "object" && layout.title.font) delete layout.title.font.color;
+    Object.keys(layout).forEach(function (key) {
+      if (!/^[xy]axis\d*$/.test(key)) return;
+      var axis = layout[key] = Object.assign({}, layout[key]);
+      axis.gridcolor = line;
+      axis.linecolor = line;
+      axis.zerolinecolor = line;
+      if (axis.title && typeof axis.title === "object" && axis.title.font) delete axis.title.font.color;
+      if (axis.tickfont) delete axis.tickfont.color;
+    });
+    // Notes written in a fixed grey (readable only on white) take the page's secondary text colour.
+    (layout.annotations || []).forEach(function (note) {
+      if (note.font && note.font.color) note.font = Object.assign({}, note.font, { color: muted });
+    });
+    data.forEach(function (trace) {
+      if (trace.colorbar) {
+        trace.colorbar = Object.assign({}, trace.colorbar, { outlinecolor: line });
+        if (trace.colorbar.tickfont) delete trace.colorbar.tickfont.color;
+      }
+    });
+  }
+
   function chartLayout(figure, width) {
     var layout = clone(figure.layout || {});
     var data = clone(figure.data || []);
+    applyTheme(layout, data);
     var narrow = width < NARROW_PX;
     layout.font = Object.assign({ family: "sans-serif", size: 12 }, layout.font || {});
     if (narrow) layout.font.size = Math.min(layout.font.size, 11);
@@ -803,6 +843,10 @@
     var panel = new Panel(root);
     panels.push(panel);
     panel.drawWhenVisible();
+  });
+  // js/theme.js announces a new theme (toggle or system setting): charts redraw in the new colours.
+  document.addEventListener("themechange", function () {
+    panels.forEach(function (panel) { if (panel.figure && !panel.chart.hidden) panel.draw(panel.figure); });
   });
   var resizeTimer = null;
   window.addEventListener("resize", function () {
