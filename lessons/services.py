@@ -142,6 +142,7 @@ class LoadReport:
     unchanged: list[str] = field(default_factory=list)
     kept_admin_edits: list[str] = field(default_factory=list)
     overwritten_admin_edits: list[str] = field(default_factory=list)
+    rerendered: list[str] = field(default_factory=list)  # unchanged text, re-rendered for a new glossary
 
     @property
     def changed(self) -> bool:
@@ -237,6 +238,13 @@ def load_course(*, directory: Path, force: bool = False) -> LoadReport:
     if stale:
         # Modules removed from the files are unpublished, never deleted: learners' progress points at them.
         Module.objects.filter(course=course, lesson__slug__in=stale).update(published=False)
+    # Glossary links are part of the cached HTML: a changed glossary re-renders every lesson now (saving bumps
+    # the page cache's generation), not on each lesson's next view behind a stale cached page.
+    for lesson in Lesson.objects.filter(module__course=course).select_related("module__course"):
+        if refresh_render_cache(lesson):
+            lesson.save(update_fields=["html", "toc", "word_count", "reading_minutes", "rendered_hash"])
+            if lesson.slug not in report.created + report.updated + report.overwritten_admin_edits:
+                report.rerendered.append(lesson.slug)
     return report
 
 

@@ -24,6 +24,7 @@ class Command(BaseCommand):
             ("updated", report.updated),
             ("unchanged", report.unchanged),
             ("OVERWROTE admin edits in", report.overwritten_admin_edits),
+            ("re-rendered for the changed glossary", report.rerendered),
         ):
             if slugs:
                 self.stdout.write(f"{label}: {', '.join(slugs)}")
