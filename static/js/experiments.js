@@ -374,6 +374,29 @@
     return value || fallback;
   }
 
+  // "#333", "#444444", "rgb(85, 85, 85)" -> [r, g, b] in 0..1, or null for anything else.
+  function rgbOf(colour) {
+    var hex = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(colour.trim());
+    if (hex) {
+      var digits = hex[1].length === 3 ? hex[1].replace(/(.)/g, "$1$1") : hex[1];
+      return [0, 2, 4].map(function (i) { return parseInt(digits.slice(i, i + 2), 16) / 255; });
+    }
+    var rgb = /^rgba?\(([^)]+)\)$/i.exec(colour.trim());
+    if (rgb) return rgb[1].split(",").slice(0, 3).map(function (part) { return parseFloat(part) / 255; });
+    if (colour.trim().toLowerCase() === "black") return [0, 0, 0];
+    return null;
+  }
+
+  function luminance(colour) {
+    var rgb = rgbOf(colour);
+    return rgb ? 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2] : 1;
+  }
+
+  function isGrey(colour) {
+    var rgb = rgbOf(colour);
+    return !!rgb && Math.max.apply(null, rgb) - Math.min.apply(null, rgb) < 0.08;
+  }
+
   function applyTheme(layout, data) {
     var ink = cssColor("--ink", "#1c1b29");
     var muted = cssColor("--ink-soft", "#4a4860");
@@ -398,6 +421,19 @@
     (layout.annotations || []).forEach(function (note) {
       if (note.font && note.font.color) note.font = Object.assign({}, note.font, { color: muted });
     });
+    // Greys and blacks drawn for white paper (claims, reference lines) would vanish on a dark page: they take the
+    // page's secondary text colour instead. Brighter colours (the series' hues) are kept as they are.
+    var darkPage = luminance(cssColor("--paper", "#ffffff")) < 0.3;
+    function recolour(owner) {
+      if (darkPage && owner && typeof owner.color === "string" && luminance(owner.color) < 0.4 && isGrey(owner.color)) {
+        owner.color = muted;
+      }
+    }
+    data.forEach(function (trace) {
+      recolour(trace.line);
+      recolour(trace.marker);
+    });
+    (layout.shapes || []).forEach(function (shape) { recolour(shape.line); });
     data.forEach(function (trace) {
       if (trace.colorbar) {
         trace.colorbar = Object.assign({}, trace.colorbar, { outlinecolor: line });
