@@ -5,8 +5,8 @@ ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     DJANGO_SETTINGS_MODULE=config.settings.prod TA_VAR_DIR=/app/var
 
-# Fonts for certificate names in any script; zbar/poppler are only needed by the test suite.
-RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core fonts-wqy-zenhei \
+# Fonts for certificate names in any script, and the OpenType MATH font (STIX, OFL) lesson formulas use.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core fonts-wqy-zenhei fonts-stix \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -14,7 +14,7 @@ DEV    := DJANGO_SETTINGS_MODULE=config.settings.dev
 # System packages the suite and the certificates need: zbar (QR decoding in tests), poppler (PDF -> PNG),
 # fonts that cover Latin/Greek/Cyrillic/Arabic and CJK names, Chromium and an emoji font (the lessons' callout
 # icons) for the browser tests, wrk (the load generator of `make bench`).
-APT_PACKAGES := libzbar0 poppler-utils fonts-dejavu-core fonts-wqy-zenhei chromium fonts-noto-color-emoji wrk
+APT_PACKAGES := libzbar0 poppler-utils fonts-dejavu-core fonts-wqy-zenhei chromium fonts-noto-color-emoji wrk fonts-stix
 
 .PHONY: help install system-deps setup run worker web test test-fast lint bench gpu-check clean superuser
 

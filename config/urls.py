@@ -22,6 +22,8 @@ urlpatterns = [
     path("about/", TemplateView.as_view(template_name="about.html"), name="about"),
     path("privacy/", TemplateView.as_view(template_name="privacy.html"), name="privacy"),
     path("courses/<slug:course_slug>/", lesson_views.course_detail, name="course_detail"),
+    # Before the lesson pattern, which would otherwise take "glossary" for a lesson's slug.
+    path("courses/<slug:course_slug>/glossary/", lesson_views.glossary, name="glossary"),
     path("courses/<slug:course_slug>/<slug:lesson_slug>/", lesson_views.lesson_detail, name="lesson_detail"),
     path(
         "courses/<slug:course_slug>/<slug:lesson_slug>/notebook.ipynb",

@@ -28,7 +28,7 @@ from pygments.util import ClassNotFound
 from .figures import SVG_ATTRS, SVG_TAGS, inline_svg, parse_figure_block, svg_attribute_filter
 
 # Bump when the HTML this module produces changes, so cached lesson HTML is rebuilt.
-RENDERER_VERSION = "8"
+RENDERER_VERSION = "9"  # 9: figures, claim markers, table scroll boxes
 WORDS_PER_MINUTE = 200
 EXPERIMENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 # A callout title may end with `{#claim-some-name}`: the callout gets that id, so an inline claim marker such as
@@ -244,6 +244,9 @@ def _count_words(tokens) -> int:
     return words
 
 
+TABLE_WRAP_OPEN = '<div class="table-wrap" role="region" aria-label="Table, scrolls sideways" tabindex="0"><table>'
+
+
 def render_markdown(text: str, *, figures: dict[str, str] | None = None) -> RenderedMarkdown:
     """Render lesson Markdown (front matter, if any, is ignored) to sanitised HTML plus its TOC.
 
@@ -254,6 +257,8 @@ def render_markdown(text: str, *, figures: dict[str, str] | None = None) -> Rend
     raw_html = _MD.renderer.render(tokens, _MD.options, env)
     # A wide display equation scrolls inside its wrapper; make that wrapper keyboard-focusable.
     raw_html = raw_html.replace('<div class="math block">', '<div class="math block" tabindex="0">')
+    # A wide table scrolls inside its own box (with an edge shadow as the cue) instead of widening the page.
+    raw_html = raw_html.replace("<table>", TABLE_WRAP_OPEN).replace("</table>", "</table></div>")
     words = _count_words(tokens)
     return RenderedMarkdown(
         html=sanitize(raw_html),

@@ -21,7 +21,13 @@ def published_modules(course: Course) -> QuerySet[Module]:
 
 
 def catalog() -> list[Course]:
-    modules = Module.objects.filter(published=True).order_by("order")
+    # The lesson (without its text) too: the home page links every module to its lesson.
+    modules = (
+        Module.objects.filter(published=True)
+        .select_related("lesson")
+        .defer("lesson__body", "lesson__html", "lesson__toc")
+        .order_by("order")
+    )
     return list(Course.objects.prefetch_related(Prefetch("modules", queryset=modules, to_attr="published_modules")))
 
 

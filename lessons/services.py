@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .figures import FIGURE_NAME, SvgError, sanitize_svg
+from .glossary import link_glossary_terms, load_glossary
 from .markdown import RENDERER_VERSION, render_markdown
 from .models import Course, Difficulty, Figure, Lesson, Module
 
@@ -23,12 +24,17 @@ def _sha256(text: str) -> str:
 
 
 def refresh_render_cache(lesson: Lesson) -> bool:
-    """Re-render the lesson's Markdown if its body or the renderer changed. Returns True if it rendered."""
-    wanted = _sha256(f"{RENDERER_VERSION}\n{lesson.body}")
+    """Re-render the lesson's Markdown if its body, the renderer or the course glossary changed.
+
+    Returns True if it rendered.
+    """
+    glossary = load_glossary(lesson.module.course.slug)
+    glossary_digest = glossary.digest if glossary else ""
+    wanted = _sha256(f"{RENDERER_VERSION}\n{glossary_digest}\n{lesson.body}")
     if lesson.rendered_hash == wanted and lesson.html:
         return False
     rendered = render_markdown(lesson.body, figures=_figures_for(lesson))
-    lesson.html = rendered.html
+    lesson.html = link_glossary_terms(rendered.html, glossary)
     lesson.toc = rendered.toc
     lesson.word_count = rendered.word_count
     lesson.reading_minutes = rendered.reading_minutes
@@ -154,6 +160,7 @@ class LoadReport:
     overwritten_admin_edits: list[str] = field(default_factory=list)
     figures_written: list[str] = field(default_factory=list)
     figures_kept_admin_edits: list[str] = field(default_factory=list)
+    rerendered: list[str] = field(default_factory=list)  # unchanged text, re-rendered for a new glossary
 
     @property
     def changed(self) -> bool:
@@ -251,6 +258,13 @@ def load_course(*, directory: Path, force: bool = False) -> LoadReport:
     if stale:
         # Modules removed from the files are unpublished, never deleted: learners' progress points at them.
         Module.objects.filter(course=course, lesson__slug__in=stale).update(published=False)
+    # Glossary links are part of the cached HTML: a changed glossary re-renders every lesson now (saving bumps
+    # the page cache's generation), not on each lesson's next view behind a stale cached page.
+    for lesson in Lesson.objects.filter(module__course=course).select_related("module__course"):
+        if refresh_render_cache(lesson):
+            lesson.save(update_fields=["html", "toc", "word_count", "reading_minutes", "rendered_hash"])
+            if lesson.slug not in report.created + report.updated + report.overwritten_admin_edits:
+                report.rerendered.append(lesson.slug)
     return report
 
 

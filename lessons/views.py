@@ -2,7 +2,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -15,6 +15,7 @@ from quizzes.selectors import course_progress
 from quizzes.services import read_lesson
 
 from . import selectors
+from .glossary import load_glossary
 from .notebooks import lesson_notebook as lesson_notebook_for
 from .notebooks import notebook_json
 from .services import ensure_rendered
@@ -140,3 +141,12 @@ def lesson_notebook(request: HttpRequest, course_slug: str, lesson_slug: str) ->
     response = HttpResponse(notebook_json(notebook), content_type="application/x-ipynb+json")
     response["Content-Disposition"] = f'attachment; filename="{page.module.order:02d}-{page.lesson.slug}.ipynb"'
     return response
+
+
+@cache_anonymous_page("content")
+def glossary(request: HttpRequest, course_slug: str) -> HttpResponse:
+    course = selectors.get_course(course_slug)
+    terms = load_glossary(course.slug)
+    if terms is None:
+        raise Http404("This course has no glossary.")
+    return render(request, "lessons/glossary.html", {"course": course, "glossary": terms})

@@ -181,6 +181,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+# Course content files (module Markdown, course.yaml, glossary.yaml), one folder per course slug.
+CONTENT_DIR = BASE_DIR / "content"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
@@ -188,6 +190,8 @@ STATICFILES_FINDERS = [
     # plotly.js straight from the installed plotly package (vendor/plotly/plotly.min.js): never a CDN, and no
     # 4.8 MB copy in git.
     "experiments.staticfiles.PlotlyFinder",
+    # The OpenType MATH font for MathML (fonts/STIXMath-Regular.otf) from the fonts-stix system package.
+    "lessons.staticfiles.MathFontFinder",
 ]
 # Serve from the app folders too, so a checkout works without collectstatic; prod runs collectstatic.
 WHITENOISE_USE_FINDERS = True

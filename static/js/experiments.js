@@ -367,9 +367,85 @@
     });
   }
 
+  // Charts take their colours from the page (site.css custom properties), so they follow light and dark mode:
+  // transparent backgrounds, text in the ink colour, grid and axis lines in the line colour.
+  function cssColor(name, fallback) {
+    var value = window.getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    return value || fallback;
+  }
+
+  // "#333", "#444444", "rgb(85, 85, 85)" -> [r, g, b] in 0..1, or null for anything else.
+  function rgbOf(colour) {
+    var hex = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(colour.trim());
+    if (hex) {
+      var digits = hex[1].length === 3 ? hex[1].replace(/(.)/g, "$1$1") : hex[1];
+      return [0, 2, 4].map(function (i) { return parseInt(digits.slice(i, i + 2), 16) / 255; });
+    }
+    var rgb = /^rgba?\(([^)]+)\)$/i.exec(colour.trim());
+    if (rgb) return rgb[1].split(",").slice(0, 3).map(function (part) { return parseFloat(part) / 255; });
+    if (colour.trim().toLowerCase() === "black") return [0, 0, 0];
+    return null;
+  }
+
+  function luminance(colour) {
+    var rgb = rgbOf(colour);
+    return rgb ? 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2] : 1;
+  }
+
+  function isGrey(colour) {
+    var rgb = rgbOf(colour);
+    return !!rgb && Math.max.apply(null, rgb) - Math.min.apply(null, rgb) < 0.08;
+  }
+
+  function applyTheme(layout, data) {
+    var ink = cssColor("--ink", "#1c1b29");
+    var muted = cssColor("--ink-soft", "#4a4860");
+    var line = cssColor("--line", "#e3e2ee");
+    layout.paper_bgcolor = "rgba(0,0,0,0)";
+    layout.plot_bgcolor = "rgba(0,0,0,0)";
+    layout.font = Object.assign({}, layout.font || {}, { color: ink });
+    layout.legend = Object.assign({}, layout.legend, { bgcolor: "rgba(0,0,0,0)" });
+    layout.hoverlabel = Object.assign({ bgcolor: cssColor("--paper", "#fff"), bordercolor: line,
+      font: { color: ink } }, layout.hoverlabel || {});
+    if (layout.title && typeof layout.title === "object" && layout.title.font) delete layout.title.font.color;
+    Object.keys(layout).forEach(function (key) {
+      if (!/^[xy]axis\d*$/.test(key)) return;
+      var axis = layout[key] = Object.assign({}, layout[key]);
+      axis.gridcolor = line;
+      axis.linecolor = line;
+      axis.zerolinecolor = line;
+      if (axis.title && typeof axis.title === "object" && axis.title.font) delete axis.title.font.color;
+      if (axis.tickfont) delete axis.tickfont.color;
+    });
+    // Notes written in a fixed grey (readable only on white) take the page's secondary text colour.
+    (layout.annotations || []).forEach(function (note) {
+      if (note.font && note.font.color) note.font = Object.assign({}, note.font, { color: muted });
+    });
+    // Greys and blacks drawn for white paper (claims, reference lines) would vanish on a dark page: they take the
+    // page's secondary text colour instead. Brighter colours (the series' hues) are kept as they are.
+    var darkPage = luminance(cssColor("--paper", "#ffffff")) < 0.3;
+    function recolour(owner) {
+      if (darkPage && owner && typeof owner.color === "string" && luminance(owner.color) < 0.4 && isGrey(owner.color)) {
+        owner.color = muted;
+      }
+    }
+    data.forEach(function (trace) {
+      recolour(trace.line);
+      recolour(trace.marker);
+    });
+    (layout.shapes || []).forEach(function (shape) { recolour(shape.line); });
+    data.forEach(function (trace) {
+      if (trace.colorbar) {
+        trace.colorbar = Object.assign({}, trace.colorbar, { outlinecolor: line });
+        if (trace.colorbar.tickfont) delete trace.colorbar.tickfont.color;
+      }
+    });
+  }
+
   function chartLayout(figure, width) {
     var layout = clone(figure.layout || {});
     var data = clone(figure.data || []);
+    applyTheme(layout, data);
     var narrow = width < NARROW_PX;
     layout.font = Object.assign({ family: "sans-serif", size: 12 }, layout.font || {});
     if (narrow) layout.font.size = Math.min(layout.font.size, 11);
@@ -803,6 +879,10 @@
     var panel = new Panel(root);
     panels.push(panel);
     panel.drawWhenVisible();
+  });
+  // js/theme.js announces a new theme (toggle or system setting): charts redraw in the new colours.
+  document.addEventListener("themechange", function () {
+    panels.forEach(function (panel) { if (panel.figure && !panel.chart.hidden) panel.draw(panel.figure); });
   });
   var resizeTimer = null;
   window.addEventListener("resize", function () {

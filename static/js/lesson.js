@@ -23,6 +23,33 @@
     toolbar.appendChild(button);
   });
 
+  // The contents button (below the sidebar breakpoint) opens the outline over the page from anywhere;
+  // choosing a section, Close, or Escape shuts it and gives focus back.
+  var contentsButton = document.querySelector(".contents-button");
+  var toc = document.getElementById("lesson-toc");
+  if (contentsButton && toc) {
+    var closeButton = toc.querySelector(".toc__close");
+    var setOpen = function (open, returnFocus) {
+      toc.classList.toggle("toc--open", open);
+      contentsButton.setAttribute("aria-expanded", open ? "true" : "false");
+      if (open) {
+        var current = toc.querySelector("a[aria-current]") || toc.querySelector("a");
+        if (current) current.focus();
+      } else if (returnFocus) {
+        contentsButton.focus();
+      }
+    };
+    contentsButton.hidden = false;
+    contentsButton.addEventListener("click", function () { setOpen(!toc.classList.contains("toc--open"), false); });
+    if (closeButton) closeButton.addEventListener("click", function () { setOpen(false, true); });
+    toc.addEventListener("click", function (event) {
+      if (event.target.closest("a")) setOpen(false, false);
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && toc.classList.contains("toc--open")) setOpen(false, true);
+    });
+  }
+
   // Highlight the table-of-contents entry of the section being read.
   var links = {};
   document.querySelectorAll(".toc a").forEach(function (a) { links[a.getAttribute("href").slice(1)] = a; });

@@ -25,6 +25,7 @@ class Command(BaseCommand):
             ("unchanged", report.unchanged),
             ("OVERWROTE admin edits in", report.overwritten_admin_edits),
             ("figures written", report.figures_written),
+            ("re-rendered for the changed glossary", report.rerendered),
         ):
             if slugs:
                 self.stdout.write(f"{label}: {', '.join(slugs)}")
