@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
@@ -32,6 +33,7 @@ RUNNING_GRACE_S = 60
 ENQUEUE_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2, "max_retries": 0}
 ERROR_MAX_CHARS = 2000
 
+RUN_TASK_NAME = "experiments.run_experiment"
 UNAVAILABLE_MESSAGE = "experiment runs are unavailable right now"
 
 
@@ -153,8 +155,9 @@ def enqueue_run(*, run: ExperimentRun) -> None:
     A fresh connection with short socket timeouts, and no publish retries, bounds the wait to about two
     seconds when the broker is down or unresponsive.
     """
-    from .tasks import run_experiment
-
+    # Looked up by name (registered in ExperimentsConfig.ready) so that this module, which the worker's runner
+    # imports, does not import the task module back.
+    run_experiment = current_app.tasks[RUN_TASK_NAME]
     try:
         with run_experiment.app.connection_for_write(transport_options=ENQUEUE_TRANSPORT_OPTIONS) as conn:
             run_experiment.apply_async(args=[run.pk], task_id=run.task_id or None, connection=conn, retry=False)
