@@ -17,7 +17,7 @@ from quizzes.services import read_lesson
 from . import selectors
 from .notebooks import lesson_notebook as lesson_notebook_for
 from .notebooks import notebook_json
-from .services import ensure_rendered
+from .rendering import ensure_rendered
 
 
 @cache_anonymous_page("content")
