@@ -95,6 +95,34 @@ def _attach_share_image(certificate: Certificate) -> None:
         transaction.on_commit(lambda: storage.delete(replaced))
 
 
+def issue_for_completed_course(*, user: User, course: Course) -> Certificate | None:
+    """Called by the quiz submission once a pass leaves ``course`` completed (and on every later pass of it).
+
+    The learner's pass is already committed and must stand whatever happens here: the issuing runs in a
+    transaction of its own and any failure is logged, not raised (the next pass of one of the course's quizzes
+    tries again). None while the certificate waits for the holder's name or email confirmation.
+    """
+    try:
+        with transaction.atomic():
+            return issue_when_ready(user=user, course=course)
+    except Exception:  # the result page must still show the learner's pass
+        logger.exception("Could not issue the certificate of %s to user %s", course.slug, user.pk)
+        return None
+
+
+def issue_when_ready(*, user: User, course: Course) -> Certificate | None:
+    """``issue_certificate`` for a completed course, or None (logged) while it waits for a name or an email."""
+    try:
+        return issue_certificate(user=user, course=course)
+    except HolderNameMissing:
+        logger.info("User %s completed %s but has no name to print; the dashboard asks for it", user.pk,
+                    course.slug)
+    except EmailNotVerified:
+        logger.info("User %s completed %s; the certificate waits for their email confirmation", user.pk,
+                    course.slug)
+    return None
+
+
 def issue_certificate(*, user: User, course: Course) -> Certificate:
     """The user's certificate for ``course``, issued now if they have none yet.
 
