@@ -256,7 +256,7 @@ def complete_run(*, run_id: int, result: dict, figure: dict) -> bool:
     polling.forget(run_id)
     if completed:
         # Lesson pages show each experiment's latest successful run: the cached anonymous copies are stale.
-        page_cache.invalidate_now_and_on_commit("content")
+        page_cache.invalidate_now_and_on_commit("experiments")
     return completed
 
 
