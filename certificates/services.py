@@ -24,7 +24,7 @@ from accounts.models import User
 from lessons.models import Course
 
 from .content import CertificateContent
-from .models import HOLDER_NAME_MAX_LENGTH, Certificate, CertificateEvent
+from .models import HOLDER_NAME_MAX_LENGTH, Certificate, CertificateEvent, certificate_pdf_path
 from .pdf import render_certificate_pdf
 from .progress import module_results, progress_for
 from .share_image import render_share_image
@@ -71,7 +71,7 @@ def _share_image_path(certificate: Certificate) -> str:
     """The stored share image of the certificate's current state: a re-issue (revision) and a revocation change
     the picture, so each state has a file name of its own and a stored file is known to be current by its name."""
     revoked = "-revoked" if certificate.is_revoked else ""
-    return f"certificates/{certificate.credential_id}/share-r{certificate.revision}{revoked}.png"
+    return certificate_pdf_path(certificate, f"share-r{certificate.revision}{revoked}.png")
 
 
 def _save_share_image(certificate: Certificate, data: bytes) -> str:
@@ -283,39 +283,31 @@ def approve_requested_name(*, certificate: Certificate, staff: User) -> Certific
 
 
 def revoke_certificate(*, certificate: Certificate, reason: str, actor: User | None) -> Certificate:
-    reason = reason.strip()
-    if not reason:
-        raise ValueError("Say why the certificate is revoked.")
-    with transaction.atomic():
-        locked = Certificate.objects.select_for_update().get(pk=certificate.pk)
-        if locked.is_revoked:
-            return locked
-        locked.revoked_at = timezone.now()
-        locked.revocation_reason = reason
-        _attach_share_image(locked)
-        locked.save(update_fields=["revoked_at", "revocation_reason", "share_image"])
-        CertificateEvent.objects.create(
-            certificate=locked, kind=CertificateEvent.Kind.REVOKED, occurred_at=locked.revoked_at,
-            revision=locked.revision, holder_name=locked.holder_name, reason=reason, actor=actor,
-        )
-    return locked
+    return _set_revoked(certificate=certificate, revoked=True, reason=reason, actor=actor)
 
 
 def restore_certificate(*, certificate: Certificate, reason: str, actor: User | None) -> Certificate:
+    return _set_revoked(certificate=certificate, revoked=False, reason=reason, actor=actor)
+
+
+def _set_revoked(*, certificate: Certificate, revoked: bool, reason: str, actor: User | None) -> Certificate:
+    """Revoke or restore with a reason: a no-op when already so, else the status, the share image (with or
+    without its REVOKED band) and a ``CertificateEvent``, all in one transaction."""
     reason = reason.strip()
     if not reason:
-        raise ValueError("Say why the certificate is restored.")
+        raise ValueError(f"Say why the certificate is {'revoked' if revoked else 'restored'}.")
     with transaction.atomic():
         locked = Certificate.objects.select_for_update().get(pk=certificate.pk)
-        if not locked.is_revoked:
+        if locked.is_revoked == revoked:
             return locked
-        locked.revoked_at = None
-        locked.revocation_reason = ""
+        now = timezone.now()
+        locked.revoked_at = now if revoked else None
+        locked.revocation_reason = reason if revoked else ""
         _attach_share_image(locked)
         locked.save(update_fields=["revoked_at", "revocation_reason", "share_image"])
         CertificateEvent.objects.create(
-            certificate=locked, kind=CertificateEvent.Kind.RESTORED, occurred_at=timezone.now(),
-            revision=locked.revision, holder_name=locked.holder_name, reason=reason, actor=actor,
+            certificate=locked, kind=CertificateEvent.Kind.REVOKED if revoked else CertificateEvent.Kind.RESTORED,
+            occurred_at=now, revision=locked.revision, holder_name=locked.holder_name, reason=reason, actor=actor,
         )
     return locked
 
@@ -345,7 +337,7 @@ def stored_pdf(certificate: Certificate) -> bytes:
         logger.error("Certificate %s: the re-rendered PDF differs from the published one (sha256 %s, published %s); "
                      "not serving it", certificate.credential_id, digest, certificate.pdf_sha256)
         raise PdfIntegrityError(certificate.credential_id)
-    name = f"certificates/{certificate.credential_id}/{_pdf_filename(certificate.revision)}"
+    name = certificate_pdf_path(certificate, _pdf_filename(certificate.revision))
     if storage.exists(name):
         storage.delete(name)  # the altered copy: replaced by the good one under the same name
     name = storage.save(name, ContentFile(data))
