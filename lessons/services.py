@@ -10,6 +10,8 @@ import yaml
 from django.db import transaction
 from django.utils import timezone
 
+from quizzes.content import normalize_quiz_data, quiz_to_data, save_quiz_data
+
 from .figures import FIGURE_NAME, SvgError, sanitize_svg
 from .models import Course, Difficulty, Figure, Lesson, Module, forget_rendered_lessons
 from .rendering import ensure_rendered, refresh_render_cache
@@ -57,8 +59,6 @@ def parse_module_file(path: Path) -> ModuleSource:
         _, front, body = text.split("---", 2)
     except ValueError as exc:
         raise ContentError(f"{path}: front matter is not closed with ---") from exc
-    from quizzes.content import normalize_quiz_data
-
     meta = yaml.safe_load(front) or {}
     missing = [key for key in ("title", "slug", "order", "difficulty", "summary") if key not in meta]
     if missing:
@@ -79,8 +79,6 @@ def parse_module_file(path: Path) -> ModuleSource:
 
 
 def module_source_from_db(module: Module) -> ModuleSource:
-    from quizzes.content import quiz_to_data
-
     return ModuleSource(
         slug=module.lesson.slug,
         order=module.order,
@@ -137,8 +135,6 @@ def read_course_dir(directory: Path) -> tuple[dict, list[ModuleSource]]:
 
 
 def _apply_source(module: Module, source: ModuleSource) -> None:
-    from quizzes.content import save_quiz_data
-
     module.order = source.order
     module.title = source.title
     module.summary = source.summary
