@@ -8,7 +8,7 @@ class CertificatesConfig(AppConfig):
     def ready(self) -> None:
         from config.page_cache import invalidate_on_change
 
-        from . import receivers  # noqa: F401  (connects the course_completed receiver)
+        from . import receivers  # noqa: F401  (connects the email_verified receiver)
         from .models import Certificate
 
         # Revocation, restoration and name corrections must show on the cached verification pages at once.

@@ -107,6 +107,23 @@ def _fixed_timestamp(content: CertificateContent) -> TimeStamp:
 def render_certificate_pdf(content: CertificateContent) -> bytes:
     page_width, page_height = landscape(PAGE_SIZES.get(settings.CERTIFICATE_PAGE_SIZE.upper(), A4))
     buffer = io.BytesIO()
+    canvas = _new_canvas(buffer, content, page_width, page_height)
+    center = page_width / 2
+    top = page_height - 78
+    _draw_paper(canvas, page_width, page_height)
+    _draw_heading(canvas, content, center, top)
+    _draw_holder_and_course(canvas, content, page_width, center, top)
+    base = 66
+    _draw_footer(canvas, content, page_width, center, base)
+    # The seal sits in the space between the course and the footer.
+    _draw_seal(canvas, content, center, base + 118)
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def _new_canvas(buffer: io.BytesIO, content: CertificateContent, page_width: float, page_height: float) -> Canvas:
+    """A deterministic canvas carrying the certificate's document properties."""
     # initialFontName: otherwise reportlab lists an unembedded Helvetica in the page's resources.
     canvas = Canvas(buffer, pagesize=(page_width, page_height), invariant=1, pageCompression=1,
                     initialFontName=fonts.reportlab_font(fonts.SANS))
@@ -119,9 +136,11 @@ def render_certificate_pdf(content: CertificateContent) -> bytes:
     )
     canvas.setCreator(settings.SITE_NAME)
     canvas.setKeywords(["certificate", "credential", content.credential_id])
-    center = page_width / 2
+    return canvas
 
-    # Paper and a double border.
+
+def _draw_paper(canvas: Canvas, page_width: float, page_height: float) -> None:
+    """Paper and a double border with diamond corners."""
     canvas.setFillColor(PAPER)
     canvas.rect(0, 0, page_width, page_height, stroke=0, fill=1)
     canvas.setStrokeColor(BRAND)
@@ -141,8 +160,8 @@ def render_certificate_pdf(content: CertificateContent) -> bytes:
         path.close()
         canvas.drawPath(path, stroke=0, fill=1)
 
-    # Heading.
-    top = page_height - 78
+
+def _draw_heading(canvas: Canvas, content: CertificateContent, center: float, top: float) -> None:
     canvas.setFillColor(BRAND)
     _draw(canvas, content.issuer_name.upper(), center, top, 11, fonts.SANS_BOLD_CHAIN, align="center",
           char_space=2.2)
@@ -154,7 +173,11 @@ def render_certificate_pdf(content: CertificateContent) -> bytes:
     canvas.setFillColor(SOFT_INK)
     _draw(canvas, "This certifies that", center, top - 98, 14, fonts.SERIF_CHAIN, align="center")
 
-    # The holder's name: as large as fits, on up to three lines for very long names.
+
+def _draw_holder_and_course(
+    canvas: Canvas, content: CertificateContent, page_width: float, center: float, top: float
+) -> None:
+    """The holder's name as large as fits (up to three lines for very long names), the course, the scores."""
     max_name_width = page_width - 2 * 100
     lines, size = fit_lines(content.holder_name, max_name_width, fonts.NAME_CHAIN,
                             sizes=((1, 40, 22), (2, 26, 14), (3, 16, 9)))
@@ -183,9 +206,10 @@ def render_certificate_pdf(content: CertificateContent) -> bytes:
         canvas.setFillColor(MUTED)
         _draw(canvas, f"Best quiz score per module:   {scores}", center, below_course - 26, 9, align="center")
 
-    # Footer: dates and issuer (left), credential id and verification URL (centre), QR code (right);
-    # the seal sits in the space between the course and the footer.
-    left, base = 72, 66
+
+def _draw_footer(canvas: Canvas, content: CertificateContent, page_width: float, center: float, base: float) -> None:
+    """Dates and issuer (left), credential id and verification URL (centre), QR code (right)."""
+    left = 72
     canvas.setFillColor(MUTED)
     _draw(canvas, "ISSUED", left, base + 62, 7.5, fonts.SANS_BOLD_CHAIN, char_space=1)
     canvas.setFillColor(INK)
@@ -214,7 +238,8 @@ def render_certificate_pdf(content: CertificateContent) -> bytes:
     qr_size = 86
     _qr_code(canvas, content.verification_url, page_width - 72 - qr_size, base - 6, qr_size)
 
-    seal_y = base + 118
+
+def _draw_seal(canvas: Canvas, content: CertificateContent, center: float, seal_y: float) -> None:
     canvas.setFillColor(BRAND)
     canvas.circle(center, seal_y, 32, stroke=0, fill=1)
     canvas.setStrokeColor(white)
@@ -224,7 +249,3 @@ def render_certificate_pdf(content: CertificateContent) -> bytes:
     count = len(content.module_results)
     _draw(canvas, f"{count}/{count}", center, seal_y + 1, 15, fonts.SANS_BOLD_CHAIN, align="center")
     _draw(canvas, "MODULES", center, seal_y - 11, 6, fonts.SANS_BOLD_CHAIN, align="center", char_space=0.8)
-
-    canvas.showPage()
-    canvas.save()
-    return buffer.getvalue()

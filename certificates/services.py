@@ -24,7 +24,7 @@ from accounts.models import User
 from lessons.models import Course
 
 from .content import CertificateContent
-from .models import HOLDER_NAME_MAX_LENGTH, Certificate, CertificateEvent
+from .models import HOLDER_NAME_MAX_LENGTH, Certificate, CertificateEvent, certificate_pdf_path
 from .pdf import render_certificate_pdf
 from .progress import module_results, progress_for
 from .share_image import render_share_image
@@ -71,7 +71,7 @@ def _share_image_path(certificate: Certificate) -> str:
     """The stored share image of the certificate's current state: a re-issue (revision) and a revocation change
     the picture, so each state has a file name of its own and a stored file is known to be current by its name."""
     revoked = "-revoked" if certificate.is_revoked else ""
-    return f"certificates/{certificate.credential_id}/share-r{certificate.revision}{revoked}.png"
+    return certificate_pdf_path(certificate, f"share-r{certificate.revision}{revoked}.png")
 
 
 def _save_share_image(certificate: Certificate, data: bytes) -> str:
@@ -93,6 +93,34 @@ def _attach_share_image(certificate: Certificate) -> None:
     if replaced and replaced != certificate.share_image.name:
         storage = certificate.share_image.storage
         transaction.on_commit(lambda: storage.delete(replaced))
+
+
+def issue_for_completed_course(*, user: User, course: Course) -> Certificate | None:
+    """Called by the quiz submission once a pass leaves ``course`` completed (and on every later pass of it).
+
+    The learner's pass is already committed and must stand whatever happens here: the issuing runs in a
+    transaction of its own and any failure is logged, not raised (the next pass of one of the course's quizzes
+    tries again). None while the certificate waits for the holder's name or email confirmation.
+    """
+    try:
+        with transaction.atomic():
+            return issue_when_ready(user=user, course=course)
+    except Exception:  # the result page must still show the learner's pass
+        logger.exception("Could not issue the certificate of %s to user %s", course.slug, user.pk)
+        return None
+
+
+def issue_when_ready(*, user: User, course: Course) -> Certificate | None:
+    """``issue_certificate`` for a completed course, or None (logged) while it waits for a name or an email."""
+    try:
+        return issue_certificate(user=user, course=course)
+    except HolderNameMissing:
+        logger.info("User %s completed %s but has no name to print; the dashboard asks for it", user.pk,
+                    course.slug)
+    except EmailNotVerified:
+        logger.info("User %s completed %s; the certificate waits for their email confirmation", user.pk,
+                    course.slug)
+    return None
 
 
 def issue_certificate(*, user: User, course: Course) -> Certificate:
@@ -255,39 +283,31 @@ def approve_requested_name(*, certificate: Certificate, staff: User) -> Certific
 
 
 def revoke_certificate(*, certificate: Certificate, reason: str, actor: User | None) -> Certificate:
-    reason = reason.strip()
-    if not reason:
-        raise ValueError("Say why the certificate is revoked.")
-    with transaction.atomic():
-        locked = Certificate.objects.select_for_update().get(pk=certificate.pk)
-        if locked.is_revoked:
-            return locked
-        locked.revoked_at = timezone.now()
-        locked.revocation_reason = reason
-        _attach_share_image(locked)
-        locked.save(update_fields=["revoked_at", "revocation_reason", "share_image"])
-        CertificateEvent.objects.create(
-            certificate=locked, kind=CertificateEvent.Kind.REVOKED, occurred_at=locked.revoked_at,
-            revision=locked.revision, holder_name=locked.holder_name, reason=reason, actor=actor,
-        )
-    return locked
+    return _set_revoked(certificate=certificate, revoked=True, reason=reason, actor=actor)
 
 
 def restore_certificate(*, certificate: Certificate, reason: str, actor: User | None) -> Certificate:
+    return _set_revoked(certificate=certificate, revoked=False, reason=reason, actor=actor)
+
+
+def _set_revoked(*, certificate: Certificate, revoked: bool, reason: str, actor: User | None) -> Certificate:
+    """Revoke or restore with a reason: a no-op when already so, else the status, the share image (with or
+    without its REVOKED band) and a ``CertificateEvent``, all in one transaction."""
     reason = reason.strip()
     if not reason:
-        raise ValueError("Say why the certificate is restored.")
+        raise ValueError(f"Say why the certificate is {'revoked' if revoked else 'restored'}.")
     with transaction.atomic():
         locked = Certificate.objects.select_for_update().get(pk=certificate.pk)
-        if not locked.is_revoked:
+        if locked.is_revoked == revoked:
             return locked
-        locked.revoked_at = None
-        locked.revocation_reason = ""
+        now = timezone.now()
+        locked.revoked_at = now if revoked else None
+        locked.revocation_reason = reason if revoked else ""
         _attach_share_image(locked)
         locked.save(update_fields=["revoked_at", "revocation_reason", "share_image"])
         CertificateEvent.objects.create(
-            certificate=locked, kind=CertificateEvent.Kind.RESTORED, occurred_at=timezone.now(),
-            revision=locked.revision, holder_name=locked.holder_name, reason=reason, actor=actor,
+            certificate=locked, kind=CertificateEvent.Kind.REVOKED if revoked else CertificateEvent.Kind.RESTORED,
+            occurred_at=now, revision=locked.revision, holder_name=locked.holder_name, reason=reason, actor=actor,
         )
     return locked
 
@@ -317,7 +337,7 @@ def stored_pdf(certificate: Certificate) -> bytes:
         logger.error("Certificate %s: the re-rendered PDF differs from the published one (sha256 %s, published %s); "
                      "not serving it", certificate.credential_id, digest, certificate.pdf_sha256)
         raise PdfIntegrityError(certificate.credential_id)
-    name = f"certificates/{certificate.credential_id}/{_pdf_filename(certificate.revision)}"
+    name = certificate_pdf_path(certificate, _pdf_filename(certificate.revision))
     if storage.exists(name):
         storage.delete(name)  # the altered copy: replaced by the good one under the same name
     name = storage.save(name, ContentFile(data))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -42,6 +44,22 @@ def _certificate_or_response(request: HttpRequest, credential_id: str, route: st
     return certificate
 
 
+def _by_credential_id(route: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Call the view with the certificate its URL's ``credential_id`` names (see ``_certificate_or_response``)."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, credential_id: str) -> HttpResponse:
+            found = _certificate_or_response(request, credential_id, route)
+            if isinstance(found, HttpResponse):
+                return found
+            return view(request, found)
+
+        return wrapper
+
+    return decorate
+
+
 def _machine_readable(response: HttpResponse, max_age: int = 60) -> HttpResponse:
     """Public data for verifiers, wallets and crawlers: cacheable briefly (revocation must show soon) and
     readable from any origin."""
@@ -68,11 +86,8 @@ def lookup(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 @cache_anonymous_page("certificates")
-def verify(request: HttpRequest, credential_id: str) -> HttpResponse:
-    found = _certificate_or_response(request, credential_id, "verify")
-    if isinstance(found, HttpResponse):
-        return found
-    certificate = found
+@_by_credential_id("verify")
+def verify(request: HttpRequest, certificate: Certificate) -> HttpResponse:
     context = {
         "certificate": certificate,
         "is_holder": request.user.is_authenticated and request.user.pk == certificate.user_id,
@@ -89,11 +104,8 @@ def verify(request: HttpRequest, credential_id: str) -> HttpResponse:
 
 
 @require_safe
-def certificate_pdf(request: HttpRequest, credential_id: str) -> HttpResponse:
-    found = _certificate_or_response(request, credential_id, "pdf")
-    if isinstance(found, HttpResponse):
-        return found
-    certificate = found
+@_by_credential_id("pdf")
+def certificate_pdf(request: HttpRequest, certificate: Certificate) -> HttpResponse:
     if certificate.is_revoked:
         return render(request, "certificates/revoked_pdf.html", {"certificate": certificate}, status=410)
     if _not_modified(request, certificate.pdf_sha256):
@@ -113,29 +125,22 @@ def certificate_pdf(request: HttpRequest, credential_id: str) -> HttpResponse:
 
 
 @require_safe
-def credential_json(request: HttpRequest, credential_id: str) -> HttpResponse:
-    found = _certificate_or_response(request, credential_id, "credential_json")
-    if isinstance(found, HttpResponse):
-        return found
-    body = json.dumps(openbadges.build_credential(found), ensure_ascii=False, indent=2)
+@_by_credential_id("credential_json")
+def credential_json(request: HttpRequest, certificate: Certificate) -> HttpResponse:
+    body = json.dumps(openbadges.build_credential(certificate), ensure_ascii=False, indent=2)
     return _machine_readable(HttpResponse(body, content_type="application/ld+json; charset=utf-8"))
 
 
 @require_safe
-def credential_jwt(request: HttpRequest, credential_id: str) -> HttpResponse:
-    found = _certificate_or_response(request, credential_id, "credential_jwt")
-    if isinstance(found, HttpResponse):
-        return found
-    token = signing.sign_credential(openbadges.build_credential(found))
+@_by_credential_id("credential_jwt")
+def credential_jwt(request: HttpRequest, certificate: Certificate) -> HttpResponse:
+    token = signing.sign_credential(openbadges.build_credential(certificate))
     return _machine_readable(HttpResponse(token, content_type=f"application/{signing.MEDIA_TYPE}"))
 
 
 @require_safe
-def share_image(request: HttpRequest, credential_id: str) -> HttpResponse:
-    found = _certificate_or_response(request, credential_id, "share_image")
-    if isinstance(found, HttpResponse):
-        return found
-    certificate = found
+@_by_credential_id("share_image")
+def share_image(request: HttpRequest, certificate: Certificate) -> HttpResponse:
     state = f"{certificate.credential_id}:{certificate.revision}:{certificate.revoked_at}"
     etag = hashlib.sha256(state.encode()).hexdigest()[:32]
     if _not_modified(request, etag):

@@ -7,9 +7,11 @@ How it stays correct:
 - Only views decorated with :func:`cache_anonymous_page` are stored, only their 200 answers to a GET without a
   query string from a request that carried no session or messages cookie, and never a response that sets a
   cookie or used a CSRF token (that token belongs to one visitor).
-- Every stored page belongs to a namespace ("content" or "certificates") whose *generation* is a token in the
-  cache. A change bumps the generation (:func:`invalidate`: model signals for admin edits and the loader, the
-  experiment service when a run succeeds), and a page stored under an older generation is a miss. A page is
+- Every stored page belongs to one or more namespaces ("content", "certificates", "experiments"), each with a
+  *generation*: a token in the cache. A change bumps the generation (:func:`invalidate`: model signals for
+  admin edits and the loader, the experiment service when a run succeeds), and a page stored under an older
+  generation of any of its namespaces is a miss. Experiment results have a namespace of their own so that a
+  finished run renews the lesson pages that show it without dropping every process's quiz structures. A page is
   stored under the generation read *before* it was rendered, so a change during the render is never hidden.
 - ``ANONYMOUS_PAGE_CACHE_SECONDS`` bounds what cannot be invalidated (the "3 minutes ago" of a chart);
   0 turns the cache off.
@@ -28,7 +30,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
-NAMESPACES = ("content", "certificates")
+NAMESPACES = ("content", "certificates", "experiments")
 T = TypeVar("T")
 _MARK = "_anonymous_page_cache_namespace"
 # Headers that describe one response only, or that the outer middleware sets again on every response.
@@ -80,6 +82,12 @@ def current_generation(namespace: str) -> str | None:
     return generation
 
 
+def current_generations(namespaces: tuple[str, ...]) -> str | None:
+    """One token for several namespaces: it changes when any of theirs does; None while the cache is away."""
+    generations = [current_generation(namespace) for namespace in namespaces]
+    return None if None in generations else ".".join(generations)
+
+
 class ProcessCopies:
     """This process's copies of values read from published content (a quiz's questions, a lesson's rows), kept
     while ``namespace``'s generation is unchanged: one cache read instead of the queries that build them.
@@ -102,16 +110,18 @@ class ProcessCopies:
         return value
 
 
-def cache_anonymous_page(namespace: str) -> Callable:
-    """Mark a view's anonymous answers as the same for every anonymous reader (see the module docstring)."""
-    _check_namespace(namespace)
+def cache_anonymous_page(*namespaces: str) -> Callable:
+    """Mark a view's anonymous answers as the same for every anonymous reader (see the module docstring); the
+    page is stored under the generations of ``namespaces``, the kinds of change that alter it."""
+    for namespace in namespaces:
+        _check_namespace(namespace)
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             response = view(request, *args, **kwargs)
             if not request.user.is_authenticated:
-                setattr(response, _MARK, namespace)
+                setattr(response, _MARK, namespaces)
             return response
 
         return wrapper
@@ -143,8 +153,9 @@ class AnonymousPageCacheMiddleware:
         generations = {ns: found.get(_generation_key(ns)) for ns in NAMESPACES}
         stored = found.get(page_key)
         if stored is not None:
-            namespace, generation, headers, content = stored
-            if generation is not None and generation == generations.get(namespace):
+            namespaces, generation, headers, content = stored
+            wanted = tuple(generations.get(namespace) for namespace in namespaces)
+            if None not in wanted and generation == wanted:
                 response = HttpResponse(content)
                 for name, value in headers:
                     response.headers[name] = value
@@ -152,19 +163,20 @@ class AnonymousPageCacheMiddleware:
                 return response
 
         response = self.get_response(request)
-        namespace = getattr(response, _MARK, None)
-        if namespace is None:
+        namespaces = getattr(response, _MARK, None)
+        if namespaces is None:
             return response
         response.headers["X-Page-Cache"] = "miss"
         if self._storable(request, response):
-            generation = generations[namespace]
-            if generation is None:
+            generation = tuple(generations[namespace] for namespace in namespaces)
+            if None in generation:
                 # No generation yet (first request, or the cache was emptied): start one; this page is stored
                 # from the next request on, so a change that raced this first render cannot be hidden.
-                cache.add(_generation_key(namespace), secrets.token_hex(8), timeout=None)
+                for namespace in namespaces:
+                    cache.add(_generation_key(namespace), secrets.token_hex(8), timeout=None)
             else:
                 headers = [(k, v) for k, v in response.headers.items() if k.lower() not in _NOT_STORED]
-                cache.set(page_key, (namespace, generation, headers, response.content), timeout=seconds)
+                cache.set(page_key, (namespaces, generation, headers, response.content), timeout=seconds)
         return response
 
     @staticmethod

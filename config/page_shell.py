@@ -9,10 +9,10 @@ kept copy costs a few string joins. How it stays correct:
   token is kept.
 - The caller decides when a render may be shared at all (e.g. not while the reader has messages to show) and
   fills a private render the same way without keeping it.
-- A shell is kept under the "content" generation read *before* it was rendered (the one that
-  :mod:`config.page_cache` uses for anonymous pages), so edits and new experiment results show at once, and for
-  at most ``ANONYMOUS_PAGE_CACHE_SECONDS`` (what cannot be invalidated, such as "measured 3 minutes ago");
-  0 turns shells off.
+- A shell is kept under the generations of its namespaces ("content" and "experiments" for a lesson) read
+  *before* it was rendered (the ones that :mod:`config.page_cache` uses for anonymous pages), so edits and new
+  experiment results show at once, and for at most ``ANONYMOUS_PAGE_CACHE_SECONDS`` (what cannot be
+  invalidated, such as "measured 3 minutes ago"); 0 turns shells off.
 - Copies are per process (no network transfer of the page; one small cache read for the generation) and
   bounded in number.
 """
@@ -108,15 +108,15 @@ class ShellCopies:
     """This process's shells, each valid while the content generation it was rendered under is current and for
     at most ``ANONYMOUS_PAGE_CACHE_SECONDS``; the least recently used goes beyond ``max_entries``."""
 
-    def __init__(self, *, namespace: str = "content", max_entries: int = 64) -> None:
-        self.namespace = namespace
+    def __init__(self, *, namespaces: tuple[str, ...] = ("content",), max_entries: int = 64) -> None:
+        self.namespaces = namespaces
         self.max_entries = max_entries
         self._entries: OrderedDict[Hashable, tuple[str, float, Shell]] = OrderedDict()
         self._lock = threading.Lock()
 
     def generation(self) -> str | None:
         """Read before rendering and passed to :meth:`put`: a change during the render then leaves a stale tag."""
-        return page_cache.current_generation(self.namespace) if _seconds() > 0 else None
+        return page_cache.current_generations(self.namespaces) if _seconds() > 0 else None
 
     def get(self, key: Hashable) -> Shell | None:
         if _seconds() <= 0:
@@ -126,7 +126,7 @@ class ShellCopies:
         if entry is None:
             return None
         generation, expires, shell = entry
-        if time.monotonic() >= expires or generation != page_cache.current_generation(self.namespace):
+        if time.monotonic() >= expires or generation != page_cache.current_generations(self.namespaces):
             return None
         with self._lock:
             if key in self._entries:

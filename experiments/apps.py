@@ -8,8 +8,9 @@ class ExperimentsConfig(AppConfig):
     def ready(self) -> None:
         from config.page_cache import invalidate_on_change
 
+        from . import tasks  # noqa: F401  registers the run task, which services.enqueue_run publishes by name
         from .models import ExperimentRun
 
         # Admin edits and deletions of runs; a run's success is saved with update() and invalidates explicitly
         # (services.complete_run). Progress updates change nothing an anonymous reader sees.
-        invalidate_on_change("content", ExperimentRun)
+        invalidate_on_change("experiments", ExperimentRun)

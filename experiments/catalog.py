@@ -1,4 +1,5 @@
-"""The Django side's only door into ``experiments/bench`` (plain PyTorch).
+"""The Django side's only door into ``experiments/bench`` (plain PyTorch); ``bench.registry`` is the table behind
+it, for code without Django (the bench scripts, the worker's run functions). Both raise the same exceptions.
 
 The bench registry and the experiments' parameter declarations import no torch, so listing the experiments,
 describing their parameters and validating a run's parameters cost the web process nothing beyond plain Python.
@@ -16,18 +17,11 @@ from functools import lru_cache
 from typing import Any
 
 from experiments.bench import registry
+from experiments.bench.params import config_to_dict
 
-
-class UnknownExperimentError(LookupError):
-    """No experiment of that name exists."""
-
-
-class InvalidParamsError(ValueError):
-    """Parameters rejected by the experiment's declaration; ``errors`` maps a field to a readable message."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        self.errors = dict(errors)
-        super().__init__("; ".join(f"{name}: {message}" for name, message in self.errors.items()))
+# The registry's own exceptions under the names the Django side uses: one class each, raised and caught alike.
+UnknownExperimentError = registry.UnknownExperiment  # no experiment of that name exists
+InvalidParamsError = registry.ParamError  # ``errors`` maps a field to a readable message
 
 
 @dataclass(frozen=True)
@@ -43,9 +37,7 @@ def experiment_names() -> tuple[str, ...]:
 
 
 def get_info(name: str) -> ExperimentInfo:
-    experiment = registry.EXPERIMENTS.get(name)
-    if experiment is None:
-        raise UnknownExperimentError(name)
+    experiment = registry.get_experiment(name)
     return ExperimentInfo(name=experiment.name, title=experiment.title, description=experiment.description)
 
 
@@ -85,17 +77,12 @@ def validate_params(name: str, params: Any, device_class: str) -> dict[str, Any]
         raise UnknownExperimentError(name)
     if not isinstance(params, dict):
         raise InvalidParamsError({"params": "must be a JSON object of parameter names to values"})
-    try:
-        config = registry.validate_params(name, params, device_class, memory_budgets=memory_budgets())
-    except registry.ParamError as exc:
-        raise InvalidParamsError(exc.errors) from None
+    config = registry.validate_params(name, params, device_class, memory_budgets=memory_budgets())
     return json_safe(config_as_dict(config))
 
 
-def config_as_dict(config: Any) -> dict[str, Any]:
-    import dataclasses
-
-    return dataclasses.asdict(config)
+# One config-to-dict function, the bench's; json_safe turns what is left of tuples into lists.
+config_as_dict = config_to_dict
 
 
 def params_hash(name: str, params: dict[str, Any]) -> str:
@@ -135,10 +122,7 @@ def figure_json(name: str, result: dict[str, Any]) -> dict[str, Any]:
 
 def execute(name: str, params: dict[str, Any], device_class: str, progress) -> dict[str, Any]:
     """Run the experiment (worker only). Re-validates ``params`` for the worker's actual device class."""
-    try:
-        config = registry.validate_params(name, params, device_class, memory_budgets=memory_budgets())
-    except registry.ParamError as exc:
-        raise InvalidParamsError(exc.errors) from None
+    config = registry.validate_params(name, params, device_class, memory_budgets=memory_budgets())
     return json_safe(registry.get_experiment(name).run(config, progress))
 
 

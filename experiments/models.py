@@ -1,6 +1,8 @@
 """One row per request to run a lesson experiment on this server, from queued to its result or failure."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -102,6 +104,15 @@ class ExperimentRun(models.Model):
             return (self.started_at - self.created_at).total_seconds()
         return None
 
-    def is_overdue(self, now=None) -> bool:
-        now = now or timezone.now()
-        return self.is_active and self.deadline is not None and self.deadline < now
+    @classmethod
+    def overdue(cls, *, status: str, deadline: datetime | None, now: datetime) -> bool:
+        """The one overdue rule: a queued or running run whose deadline has passed (the reaper fails it)."""
+        return status in cls.ACTIVE_STATUSES and deadline is not None and deadline < now
+
+    @classmethod
+    def overdue_q(cls, now: datetime) -> models.Q:
+        """``overdue`` as a query filter."""
+        return models.Q(status__in=cls.ACTIVE_STATUSES, deadline__lt=now)
+
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        return self.overdue(status=self.status, deadline=self.deadline, now=now or timezone.now())

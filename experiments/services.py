@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from config import page_cache
@@ -32,6 +33,7 @@ RUNNING_GRACE_S = 60
 ENQUEUE_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2, "max_retries": 0}
 ERROR_MAX_CHARS = 2000
 
+RUN_TASK_NAME = "experiments.run_experiment"
 UNAVAILABLE_MESSAGE = "experiment runs are unavailable right now"
 
 
@@ -153,8 +155,9 @@ def enqueue_run(*, run: ExperimentRun) -> None:
     A fresh connection with short socket timeouts, and no publish retries, bounds the wait to about two
     seconds when the broker is down or unresponsive.
     """
-    from .tasks import run_experiment
-
+    # Looked up by name (registered in ExperimentsConfig.ready) so that this module, which the worker's runner
+    # imports, does not import the task module back.
+    run_experiment = current_app.tasks[RUN_TASK_NAME]
     try:
         with run_experiment.app.connection_for_write(transport_options=ENQUEUE_TRANSPORT_OPTIONS) as conn:
             run_experiment.apply_async(args=[run.pk], task_id=run.task_id or None, connection=conn, retry=False)
@@ -253,13 +256,12 @@ def complete_run(*, run_id: int, result: dict, figure: dict) -> bool:
     polling.forget(run_id)
     if completed:
         # Lesson pages show each experiment's latest successful run: the cached anonymous copies are stale.
-        page_cache.invalidate_now_and_on_commit("content")
+        page_cache.invalidate_now_and_on_commit("experiments")
     return completed
 
 
-def fail_run(*, run_id: int, reason: str, environment: dict | None = None) -> bool:
-    """Mark a queued or running run failed with a reason meant for the reader; False if it had finished."""
-    now = timezone.now()
+def _mark_failed(runs: QuerySet[ExperimentRun], *, reason: str, now: datetime, environment: dict | None = None) -> int:
+    """The one FAILED update: every writer that ends a run as failed goes through here. Returns the rows changed."""
     fields: dict[str, Any] = {
         "status": Status.FAILED,
         "error": reason[:ERROR_MAX_CHARS],
@@ -269,9 +271,13 @@ def fail_run(*, run_id: int, reason: str, environment: dict | None = None) -> bo
     }
     if environment:
         fields["environment"] = environment
-    failed = bool(
-        ExperimentRun.objects.filter(pk=run_id, status__in=ExperimentRun.ACTIVE_STATUSES).update(**fields)
-    )
+    return runs.update(**fields)
+
+
+def fail_run(*, run_id: int, reason: str, environment: dict | None = None) -> bool:
+    """Mark a queued or running run failed with a reason meant for the reader; False if it had finished."""
+    runs = ExperimentRun.objects.filter(pk=run_id, status__in=ExperimentRun.ACTIVE_STATUSES)
+    failed = bool(_mark_failed(runs, reason=reason, now=timezone.now(), environment=environment))
     polling.forget(run_id)
     return failed
 
@@ -297,13 +303,11 @@ def run_timeout_message() -> str:
 def reap_overdue_runs(*, now: datetime | None = None) -> int:
     """Fail every queued or running run past its deadline; return how many. Runs from beat and on submit."""
     now = now or timezone.now()
-    overdue = ExperimentRun.objects.filter(deadline__lt=now)
+    overdue = ExperimentRun.objects.filter(ExperimentRun.overdue_q(now))
     reaped = 0
     for status, reason in ((Status.QUEUED, queue_timeout_message()), (Status.RUNNING, run_timeout_message())):
         run_ids = list(overdue.filter(status=status).values_list("pk", flat=True))
-        reaped += overdue.filter(pk__in=run_ids, status=status).update(
-            status=Status.FAILED, error=reason, progress_message="failed", finished_at=now, updated_at=now
-        )
+        reaped += _mark_failed(overdue.filter(pk__in=run_ids, status=status), reason=reason, now=now)
         polling.forget(*run_ids)
     if reaped:
         logger.warning("reaped %d overdue experiment run(s)", reaped)
@@ -316,8 +320,7 @@ def reap_if_overdue(run: ExperimentRun, *, now: datetime | None = None) -> bool:
     if not run.is_overdue(now):
         return False
     reason = queue_timeout_message() if run.status == Status.QUEUED else run_timeout_message()
-    reaped = ExperimentRun.objects.filter(pk=run.pk, status=run.status, deadline__lt=now).update(
-        status=Status.FAILED, error=reason, progress_message="failed", finished_at=now, updated_at=now
-    )
+    runs = ExperimentRun.objects.filter(ExperimentRun.overdue_q(now), pk=run.pk, status=run.status)
+    reaped = _mark_failed(runs, reason=reason, now=now)
     polling.forget(run.pk)
     return bool(reaped)

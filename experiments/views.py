@@ -231,8 +231,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     version = selectors.run_version(run_id)
     if version is None:
         return _json_error(404, f"No experiment run #{run_id}.")
-    overdue = version["deadline"] is not None and version["deadline"] < timezone.now()
-    if version["status"] in ExperimentRun.ACTIVE_STATUSES and overdue:
+    if ExperimentRun.overdue(status=version["status"], deadline=version["deadline"], now=timezone.now()):
         # The check on read: a run nobody finished is failed here even when celery beat is not running.
         run = selectors.run_for_detail(run_id)
         if run is not None and services.reap_if_overdue(run):

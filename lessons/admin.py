@@ -13,8 +13,8 @@ from experiments.panels import expand_experiment_panels
 from .admin_fields import ADMIN_CSS, LESSON_BODY_WIDGET, UnixNewlinesField, text_overrides
 from .figures import FIGURE_NAME, SvgError, sanitize_svg
 from .models import Course, Figure, Lesson, Module
+from .rendering import refresh_render_cache
 from .selectors import LessonPage
-from .services import refresh_render_cache
 
 
 def _preview_response(request: HttpRequest, lesson: Lesson) -> HttpResponse:

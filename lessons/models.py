@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.db import models
 from django.urls import reverse
 
+from .figures import sanitize_svg
+
 
 class Difficulty(models.TextChoices):
     BEGINNER = "beginner", "Beginner"
@@ -54,7 +56,7 @@ class Lesson(models.Model):
     slug = models.SlugField(unique=True)
     body = models.TextField(help_text="Markdown. See docs/content-format.md.")
 
-    # Render cache: filled on save, refreshed when the renderer version changes.
+    # Render cache: filled on save (lessons.rendering), refreshed when the renderer version changes.
     html = models.TextField(blank=True, editable=False)
     toc = models.JSONField(default=list, blank=True, editable=False)
     word_count = models.PositiveIntegerField(default=0, editable=False)
@@ -79,11 +81,10 @@ class Lesson(models.Model):
             "lesson_detail", kwargs={"course_slug": self.module.course.slug, "lesson_slug": self.slug}
         )
 
-    def save(self, *args, **kwargs) -> None:
-        from .services import refresh_render_cache
 
-        refresh_render_cache(self)
-        super().save(*args, **kwargs)
+def forget_rendered_lessons(*, course_id: int) -> None:
+    """Make the course's lessons re-render on their next view (a figure they may inline changed)."""
+    Lesson.objects.filter(module__course_id=course_id).update(rendered_hash="")
 
 
 class Figure(models.Model):
@@ -106,17 +107,12 @@ class Figure(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        from .figures import sanitize_svg
-        from .services import forget_rendered_lessons
-
         self.svg = sanitize_svg(self.svg)
         super().save(*args, **kwargs)
         # Lessons inline their figures when rendered: re-render them on their next view.
         forget_rendered_lessons(course_id=self.course_id)
 
     def delete(self, *args, **kwargs):
-        from .services import forget_rendered_lessons
-
         course_id = self.course_id
         result = super().delete(*args, **kwargs)
         forget_rendered_lessons(course_id=course_id)

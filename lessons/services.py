@@ -1,9 +1,8 @@
-"""Writes for courses and lessons: the render cache and the content loader/exporter."""
+"""Writes for courses and lessons: the content loader/exporter (the layer above lessons, quizzes and figures)."""
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,60 +10,18 @@ import yaml
 from django.db import transaction
 from django.utils import timezone
 
-from .figures import FIGURE_NAME, SvgError, sanitize_svg
-from .glossary import link_glossary_terms, load_glossary
-from .markdown import RENDERER_VERSION, render_markdown
-from .models import Course, Difficulty, Figure, Lesson, Module
+from quizzes.content import normalize_quiz_data, quiz_to_data, save_quiz_data
 
-_FIGURE_FENCE = re.compile(r"^[ \t>]*(?:```|~~~)[ \t]*figure\b", re.M)
+from .figures import FIGURE_NAME, SvgError, sanitize_svg
+from .models import Course, Difficulty, Figure, Lesson, Module, forget_rendered_lessons
+from .rendering import ensure_rendered, refresh_render_cache
+
+# The render cache lives in lessons.rendering; these names stay importable from here.
+__all__ = ["ensure_rendered", "forget_rendered_lessons", "refresh_render_cache"]
 
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def refresh_render_cache(lesson: Lesson) -> bool:
-    """Re-render the lesson's Markdown if its body, the renderer or the course glossary changed.
-
-    Returns True if it rendered.
-    """
-    glossary = load_glossary(lesson.module.course.slug)
-    glossary_digest = glossary.digest if glossary else ""
-    wanted = _sha256(f"{RENDERER_VERSION}\n{glossary_digest}\n{lesson.body}")
-    if lesson.rendered_hash == wanted and lesson.html:
-        return False
-    rendered = render_markdown(lesson.body, figures=_figures_for(lesson))
-    lesson.html = link_glossary_terms(rendered.html, glossary)
-    lesson.toc = rendered.toc
-    lesson.word_count = rendered.word_count
-    lesson.reading_minutes = rendered.reading_minutes
-    lesson.rendered_hash = wanted
-    return True
-
-
-def _figures_for(lesson: Lesson) -> dict[str, str]:
-    """The course's figures by name, fetched only for a lesson that shows one."""
-    if not _FIGURE_FENCE.search(lesson.body) or lesson.module_id is None:
-        return {}
-    return dict(Figure.objects.filter(course_id=lesson.module.course_id).values_list("name", "svg"))
-
-
-def forget_rendered_lessons(*, course_id: int) -> None:
-    """Make the course's lessons re-render on their next view (a figure they may inline changed)."""
-    Lesson.objects.filter(module__course_id=course_id).update(rendered_hash="")
-
-
-def ensure_rendered(lesson: Lesson) -> Lesson:
-    """Called on a page view: a no-op unless the renderer was upgraded since the lesson was saved."""
-    if refresh_render_cache(lesson):
-        Lesson.objects.filter(pk=lesson.pk).update(
-            html=lesson.html,
-            toc=lesson.toc,
-            word_count=lesson.word_count,
-            reading_minutes=lesson.reading_minutes,
-            rendered_hash=lesson.rendered_hash,
-        )
-    return lesson
 
 
 # --- Content files ------------------------------------------------------------------------------------
@@ -102,8 +59,6 @@ def parse_module_file(path: Path) -> ModuleSource:
         _, front, body = text.split("---", 2)
     except ValueError as exc:
         raise ContentError(f"{path}: front matter is not closed with ---") from exc
-    from quizzes.content import normalize_quiz_data
-
     meta = yaml.safe_load(front) or {}
     missing = [key for key in ("title", "slug", "order", "difficulty", "summary") if key not in meta]
     if missing:
@@ -124,8 +79,6 @@ def parse_module_file(path: Path) -> ModuleSource:
 
 
 def module_source_from_db(module: Module) -> ModuleSource:
-    from quizzes.content import quiz_to_data
-
     return ModuleSource(
         slug=module.lesson.slug,
         order=module.order,
@@ -183,8 +136,6 @@ def read_course_dir(directory: Path) -> tuple[dict, list[ModuleSource]]:
 
 
 def _apply_source(module: Module, source: ModuleSource) -> None:
-    from quizzes.content import save_quiz_data
-
     module.order = source.order
     module.title = source.title
     module.summary = source.summary

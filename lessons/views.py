@@ -18,7 +18,7 @@ from . import selectors
 from .glossary import load_glossary
 from .notebooks import lesson_notebook as lesson_notebook_for
 from .notebooks import notebook_json
-from .services import ensure_rendered
+from .rendering import ensure_rendered
 
 
 @cache_anonymous_page("content")
@@ -43,7 +43,7 @@ def course_detail(request: HttpRequest, course_slug: str) -> HttpResponse:
     )
 
 
-@cache_anonymous_page("content")
+@cache_anonymous_page("content", "experiments")  # its panels show each experiment's latest result
 def lesson_detail(request: HttpRequest, course_slug: str, lesson_slug: str) -> HttpResponse:
     if request.user.is_authenticated:
         return _signed_in_lesson_detail(request, course_slug=course_slug, lesson_slug=lesson_slug)
@@ -59,7 +59,7 @@ def lesson_detail(request: HttpRequest, course_slug: str, lesson_slug: str) -> H
 # A lesson is the same for every signed-in reader but for the CSRF token, the progress marks and the state of
 # the reader's own experiment runs: the page is rendered once per process and content generation for "any
 # signed-in reader" (config/page_shell.py) and the personal parts are filled in per request.
-_lesson_shells = ShellCopies(namespace="content")
+_lesson_shells = ShellCopies(namespaces=("content", "experiments"))
 
 
 @dataclass(frozen=True)

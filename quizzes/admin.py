@@ -17,6 +17,7 @@ from django.utils.html import format_html
 
 from lessons.admin_fields import ADMIN_CSS, text_overrides
 
+from . import rules
 from .models import QUESTIONS_PER_QUIZ, Answer, Attempt, Choice, ModuleProgress, Question, Quiz
 
 
@@ -34,9 +35,11 @@ class ChoiceInlineFormSet(forms.BaseInlineFormSet):
         if any(self.errors):
             return
         kept = _kept_forms(self)
-        if len(kept) < 2:
-            raise ValidationError("A question needs at least two choices.")
         correct = sum(bool(form.cleaned_data.get("is_correct")) for form in kept)
+        if rules.choices_are_valid(choice_count=len(kept), correct_count=correct):
+            return
+        if len(kept) < rules.MIN_CHOICES:
+            raise ValidationError("A question needs at least two choices.")
         if correct != 1:
             raise ValidationError(
                 f"Exactly one choice must be marked correct; {correct} {'is' if correct == 1 else 'are'} marked."
@@ -116,13 +119,13 @@ class QuestionInlineFormSet(forms.BaseInlineFormSet):
         if any(self.errors) or not self.instance.published:
             return
         kept = _kept_forms(self)
-        if len(kept) < QUESTIONS_PER_QUIZ:
+        if not rules.bank_is_large_enough(len(kept)):
             raise ValidationError(
                 f"A published quiz needs at least {QUESTIONS_PER_QUIZ} questions (each attempt draws "
                 f"{QUESTIONS_PER_QUIZ}); this one would have {len(kept)}. Untick “Published” to save it as a draft."
             )
         first = sum(bool(form.cleaned_data.get("first_attempt")) for form in kept)
-        if first not in (0, QUESTIONS_PER_QUIZ):
+        if not rules.first_attempt_count_is_valid(first):
             raise ValidationError(
                 f"Mark exactly {QUESTIONS_PER_QUIZ} questions (or none) as the first attempt's; {first} are marked."
             )
@@ -134,7 +137,7 @@ class QuestionInlineFormSet(forms.BaseInlineFormSet):
         invalid = (
             Question.objects.filter(pk__in=[form.instance.pk for form in kept])
             .annotate(num_choices=Count("choices"), num_correct=Count("choices", filter=Q(choices__is_correct=True)))
-            .filter(Q(num_choices__lt=2) | ~Q(num_correct=1))
+            .filter(Q(num_choices__lt=rules.MIN_CHOICES) | ~Q(num_correct=1))  # not rules.choices_are_valid
             .order_by("order", "id")
         )
         if invalid:

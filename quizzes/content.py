@@ -5,7 +5,8 @@ from django.db import transaction
 
 from lessons.models import Module
 
-from .models import QUESTIONS_PER_QUIZ, Choice, Question, Quiz
+from . import rules
+from .models import Choice, Question, Quiz
 
 
 def quiz_to_data(module: Module) -> dict | None:
@@ -13,23 +14,35 @@ def quiz_to_data(module: Module) -> dict | None:
     quiz = Quiz.objects.filter(module=module).first()
     if quiz is None:
         return None
-    questions = []
-    for question in quiz.questions.prefetch_related("choices").order_by("order", "id"):
-        choices = [
-            {"text": c.text, "correct": True} if c.is_correct else c.text
-            for c in question.choices.all().order_by("order", "id")
-        ]
-        item = {"prompt": question.prompt}
-        if question.section:
-            item["section"] = question.section
-        if question.first_attempt:
-            item["first_attempt"] = True
-        item["explanation"] = question.explanation
-        item["choices"] = choices
-        questions.append(item)
-    data: dict = {"pass_mark": quiz.pass_mark}
-    if quiz.cooloff_minutes:
-        data["cooloff_minutes"] = quiz.cooloff_minutes
+    questions = [
+        _canonical_question(
+            prompt=question.prompt, section=question.section, first_attempt=question.first_attempt,
+            explanation=question.explanation,
+            choices=[(c.text, c.is_correct) for c in question.choices.all().order_by("order", "id")],
+        )
+        for question in quiz.questions.prefetch_related("choices").order_by("order", "id")
+    ]
+    return _canonical_quiz(pass_mark=quiz.pass_mark, cooloff_minutes=quiz.cooloff_minutes, questions=questions)
+
+
+def _canonical_question(
+    *, prompt: str, section: str, first_attempt: bool, explanation: str, choices: list[tuple[str, bool]]
+) -> dict:
+    """One question as content files write it: the one shape both the exporter and the file reader produce."""
+    item: dict = {"prompt": prompt}
+    if section:
+        item["section"] = section
+    if first_attempt:
+        item["first_attempt"] = True
+    item["explanation"] = explanation
+    item["choices"] = [{"text": text, "correct": True} if correct else text for text, correct in choices]
+    return item
+
+
+def _canonical_quiz(*, pass_mark: int, cooloff_minutes: int, questions: list[dict]) -> dict:
+    data: dict = {"pass_mark": pass_mark}
+    if cooloff_minutes:
+        data["cooloff_minutes"] = cooloff_minutes
     data["questions"] = questions
     return data
 
@@ -42,13 +55,13 @@ def _choice_fields(raw: object) -> tuple[str, bool]:
 
 def quiz_is_publishable(questions: list[dict]) -> bool:
     """A bank of at least five valid questions, of which exactly five or none are the first attempt's."""
-    if len(questions) < QUESTIONS_PER_QUIZ:
+    if not rules.bank_is_large_enough(len(questions)):
         return False
-    if sum(bool(q.get("first_attempt")) for q in questions) not in (0, QUESTIONS_PER_QUIZ):
+    if not rules.first_attempt_count_is_valid(sum(bool(q.get("first_attempt")) for q in questions)):
         return False
     for question in questions:
         choices = [_choice_fields(c) for c in question.get("choices", [])]
-        if len(choices) < 2 or sum(correct for _, correct in choices) != 1:
+        if not rules.choices_are_valid(choice_count=len(choices), correct_count=sum(c for _, c in choices)):
             return False
     return True
 
@@ -92,20 +105,15 @@ def normalize_quiz_data(data: dict | None) -> dict | None:
         return None
     questions = []
     for raw_question in data.get("questions") or []:
-        item: dict = {"prompt": str(raw_question["prompt"]).strip()}
-        if raw_question.get("section"):
-            item["section"] = str(raw_question["section"])
-        if raw_question.get("first_attempt"):
-            item["first_attempt"] = True
-        item["explanation"] = str(raw_question.get("explanation", "")).strip()
-        choices = []
-        for raw_choice in raw_question.get("choices", []):
-            text, correct = _choice_fields(raw_choice)
-            choices.append({"text": text.strip(), "correct": True} if correct else text.strip())
-        item["choices"] = choices
-        questions.append(item)
-    result: dict = {"pass_mark": int(data.get("pass_mark", 80))}
-    if int(data.get("cooloff_minutes", 0)):
-        result["cooloff_minutes"] = int(data["cooloff_minutes"])
-    result["questions"] = questions
-    return result
+        choices = [_choice_fields(raw_choice) for raw_choice in raw_question.get("choices", [])]
+        questions.append(_canonical_question(
+            prompt=str(raw_question["prompt"]).strip(),
+            section=str(raw_question.get("section") or ""),
+            first_attempt=bool(raw_question.get("first_attempt")),
+            explanation=str(raw_question.get("explanation", "")).strip(),
+            choices=[(text.strip(), correct) for text, correct in choices],
+        ))
+    return _canonical_quiz(
+        pass_mark=int(data.get("pass_mark", 80)), cooloff_minutes=int(data.get("cooloff_minutes", 0)),
+        questions=questions,
+    )

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from certificates.services import issue_for_completed_course
 from config.throttle import throttle
 from lessons.models import Course
 
@@ -105,6 +106,9 @@ def _submit(request: HttpRequest, page: selectors.QuizPage) -> HttpResponse:
     if not answers.complete:
         return _render_form(request, page, attempt, answers=answers)
     result = services.submit_attempt(user=request.user, attempt=attempt, questions=asked, answers=answers.choices)
+    if result.course_complete:
+        # Idempotent: a later pass of a completed course retries a certificate that could not be issued before.
+        issue_for_completed_course(user=request.user, course=result.attempt.quiz.module.course)
     if not result.recorded:
         messages.info(request, "You already submitted this attempt; here is its result.")
     return redirect(_result_url(page, result.attempt))

@@ -63,7 +63,7 @@ def test_lesson_page_does_not_render_markdown_on_a_warm_view(client, course, mon
     def fail(*args, **kwargs):
         raise AssertionError("Markdown was rendered on a page view")
 
-    monkeypatch.setattr("lessons.services.render_markdown", fail)
+    monkeypatch.setattr("lessons.rendering.render_markdown", fail)
     assert client.get(url).status_code == 200
 
 
