@@ -25,6 +25,7 @@ def dashboard_certificate(context: template.Context) -> dict:
         "complete": progress.is_complete,
         "needs_name": needs_name,
         "email_verified": user.email_verified,
+        "user": user,
         "name_form": HolderNameForm(
             auto_id=auto_id, initial={"holder_name": certificate.holder_name if certificate else ""}
         ),

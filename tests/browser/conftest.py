@@ -8,7 +8,9 @@ Screenshots land in the git-ignored `screenshots/` folder at the repository root
 """
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -266,16 +268,29 @@ def question_prompt(fieldset) -> str:
     return legend.inner_text().removeprefix(counter).strip()
 
 
+def _plain(text: str) -> str:
+    """Text to compare a rendered quiz line with its source: math delimiters, markup and spacing removed."""
+    return " ".join(re.sub(r"[$\\{}_^`*]", "", text).split()).lower()
+
+
+def _closest(candidates, text: str):
+    return max(candidates, key=lambda c: difflib.SequenceMatcher(None, _plain(c), _plain(text)).ratio())
+
+
 def answer_quiz(page, lesson_slug: str, *, wrong: int = 0) -> None:
     """Answer the quiz on the current page by clicking labels: the first `wrong` questions wrongly, the rest right,
-    then submit."""
+    then submit. The page shows the five questions the attempt drew from the module's bank; each is matched to
+    the content file by its text (prompts and choices may contain rendered math)."""
     key = quiz_answer_key(lesson_slug)
     questions = page.locator("fieldset.quiz-question")
     count = questions.count()
-    assert count == len(key), f"the page shows {count} questions, the content file has {len(key)}"
+    assert count == 5 and len(key) >= count, f"the page shows {count} questions, the bank has {len(key)}"
     for index in range(count):
         fieldset = questions.nth(index)
-        answer = key[question_prompt(fieldset)]
-        text = answer["wrong"][0] if index < wrong else answer["right"]
-        fieldset.get_by_label(text, exact=True).check()
+        answer = key[_closest(key, question_prompt(fieldset))]
+        wanted = answer["wrong"][0] if index < wrong else answer["right"]
+        labels = fieldset.locator("label")
+        texts = [labels.nth(i).inner_text() for i in range(labels.count())]
+        label = labels.nth(texts.index(_closest(texts, wanted)))
+        fieldset.locator(f"#{label.get_attribute('for')}").check()
     page.get_by_role("button", name="Submit answers").click()

@@ -156,7 +156,8 @@ def test_defaults_are_sane_on_both_device_classes() -> None:
 WEIGHT_BOUND = [
     {"d_model": 256, "heads": 8, "layers": 2, "vocab": 8000, "gen_lens": [16], "batch_sizes": [4]},
     {"d_model": 256, "heads": 4, "layers": 4, "vocab": 4000, "gen_lens": [8, 12], "batch_sizes": [2]},
-    {"d_model": 128, "heads": 4, "layers": 2, "vocab": 8000, "gen_lens": [24], "batch_sizes": [4]},
+    # Large enough that the weights, not what a long-lived process's heap happens to reuse, set the peak.
+    {"d_model": 512, "heads": 8, "layers": 2, "vocab": 8000, "gen_lens": [16], "batch_sizes": [4]},
 ]
 # Activation-dominated ones: the RSS growth of uncached decoding depends on the allocator's history (we measured
 # 14 to 168 MiB for the last one), so only "never more than 25 % under" is a property the estimate can have.
@@ -176,6 +177,12 @@ ACTIVATION_BOUND = [
 ]
 
 
+@pytest.fixture(scope="module")
+def warmed_up() -> None:
+    """A process's first run also pays for torch's one-time set-up (~90 MB), which no estimate of a run includes."""
+    kv.run(config(gen_lens=[4], batch_sizes=[1]))
+
+
 def measured_peak(cfg) -> int:
     mem = PeakMemory(torch.device("cpu"))
     mem(lambda: kv.run(cfg))
@@ -184,14 +191,14 @@ def measured_peak(cfg) -> int:
 
 
 @pytest.mark.parametrize("overrides", WEIGHT_BOUND)
-def test_memory_estimate_is_within_2x_of_the_measured_peak(overrides: dict) -> None:
+def test_memory_estimate_is_within_2x_of_the_measured_peak(overrides: dict, warmed_up) -> None:
     cfg = config(**overrides)
     peak, estimate = measured_peak(cfg), cfg.peak_memory_bytes("cpu")
     assert 0.75 * peak <= estimate <= 2 * peak, (estimate, peak)
 
 
 @pytest.mark.parametrize("overrides", ACTIVATION_BOUND)
-def test_memory_estimate_never_falls_a_quarter_below_the_measured_peak(overrides: dict) -> None:
+def test_memory_estimate_never_falls_a_quarter_below_the_measured_peak(overrides: dict, warmed_up) -> None:
     cfg = config(**overrides)
     peak, estimate = measured_peak(cfg), cfg.peak_memory_bytes("cpu")
     assert 0.75 * peak <= estimate, (estimate, peak)
