@@ -192,7 +192,8 @@
     stack.cells.forEach(function (cell, i) {
       var top = 1 - offsets[i] / total;
       layout[cell.y].domain = [Math.max(0, 1 - (offsets[i] + cell.h) / total), top];
-      if (cell.title) { cell.title.x = 0.5; cell.title.y = top; }
+      // Lifted clear of the subplot's own top y tick label, which plotly centres on the plot's top edge.
+      if (cell.title) { cell.title.x = 0.5; cell.title.y = top; cell.title.yshift = 10; }
     });
     return total;
   }
