@@ -2,6 +2,7 @@
 rendered HTML whenever a lesson or one of its quiz questions is saved (``search.services``)."""
 from __future__ import annotations
 
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
 from lessons.models import Lesson
@@ -20,6 +21,8 @@ class SearchEntry(models.Model):
     heading = models.CharField(max_length=300)
     text = models.TextField(help_text="Plain text that is matched and shown with highlights.")
     hidden_text = models.TextField(blank=True, help_text="Matched but never shown (a quiz explanation).")
+    # PostgreSQL only (GIN-indexed): computed once per rebuild, not per query. Empty on other databases.
+    vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
         ordering = ("lesson_id", "position")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.utils.html import escape
@@ -57,16 +57,11 @@ def search(query: str, *, limit: int = MAX_RESULTS) -> list[Result]:
 
 
 def _postgres_search(query: str, limit: int) -> QuerySet[SearchEntry]:
-    vector = (
-        SearchVector("heading", weight="A", config="english")
-        + SearchVector("text", weight="B", config="english")
-        + SearchVector("hidden_text", weight="C", config="english")
-    )
     ts_query = SearchQuery(query, search_type="websearch", config="english")
     return (
         _published()
-        .annotate(rank=SearchRank(vector, ts_query))
-        .filter(rank__gt=0)
+        .filter(vector=ts_query)  # the stored, GIN-indexed tsvector (search.services.fill_vectors)
+        .annotate(rank=SearchRank(F("vector"), ts_query))
         .annotate(headline=SearchHeadline(
             "text", ts_query, config="english", start_sel=_START, stop_sel=_STOP, max_words=40, min_words=20,
             max_fragments=1,

@@ -1,7 +1,8 @@
 """Writes: keep a lesson's search entries in step with its text and quiz."""
 from __future__ import annotations
 
-from django.db import transaction
+from django.contrib.postgres.search import SearchVector
+from django.db import connection, transaction
 
 from lessons.models import Lesson
 
@@ -23,7 +24,23 @@ def rebuild_lesson_index(*, lesson: Lesson) -> int:
                         text=e.text, hidden_text=e.hidden_text)
             for e in entries
         )
+        fill_vectors(SearchEntry.objects.filter(lesson=lesson))
     return len(entries)
+
+
+def weighted_vector() -> SearchVector:
+    """Heading, shown text and hidden text (a quiz explanation), most to least telling."""
+    return (
+        SearchVector("heading", weight="A", config="english")
+        + SearchVector("text", weight="B", config="english")
+        + SearchVector("hidden_text", weight="C", config="english")
+    )
+
+
+def fill_vectors(entries) -> None:
+    """PostgreSQL: store each entry's tsvector once, so a query only reads the GIN index (no-op elsewhere)."""
+    if connection.vendor == "postgresql":
+        entries.update(vector=weighted_vector())
 
 
 def rebuild_all() -> int:
