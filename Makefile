@@ -64,7 +64,7 @@ test: setup
 lint: install
 	$(VENV)/bin/ruff check .
 
-# The quick subset for development (no browser, no real worker, no lesson listings): under a minute.
+# The quick subset for development: no browser, no real worker, no lesson listings.
 test-fast: setup
 	$(PY) -m pytest -m "not slow" -q -x $(PYTEST_ARGS)
 
