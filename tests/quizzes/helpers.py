@@ -1,6 +1,8 @@
 """Test helpers that act like a learner: read the quiz form from the HTML and fill it in."""
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -99,6 +101,14 @@ def open_quiz(client: Client, module: Module) -> QuizForm:
     return parse_quiz_form(response.content.decode())
 
 
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[$\\{}_^`*]", "", text).split()).lower()
+
+
+def _likeness(label: str, source: str) -> float:
+    return difflib.SequenceMatcher(None, _plain(label), _plain(source)).ratio()
+
+
 def answers(form: QuizForm, module: Module, *, right: int | None = None, wrong: set[int] = frozenset()) -> dict:
     """POST data answering the form: the first ``right`` questions shown right (all by default), the rest wrong;
     question numbers (1-based) in ``wrong`` are answered wrong regardless. The form shows the five questions the
@@ -110,7 +120,9 @@ def answers(form: QuizForm, module: Module, *, right: int | None = None, wrong: 
     data = {"attempt": form.attempt}
     for number, (question, form_question) in enumerate(zip(questions, form.questions, strict=True), start=1):
         answer_right = number <= right and number not in wrong
-        option = next(o for o in form_question.options if (o.label == key[question.pk]) == answer_right)
+        # Labels show rendered math ("dk" for $d_k$): the right option is the label closest to the key's text.
+        closest = max(form_question.options, key=lambda o: _likeness(o.label, key[question.pk]))
+        option = closest if answer_right else next(o for o in form_question.options if o is not closest)
         data[form_question.name] = option.value
     return data
 
