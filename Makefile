@@ -21,7 +21,7 @@ APT_PACKAGES := libzbar0 poppler-utils fonts-dejavu-core fonts-wqy-zenhei chromi
 help:
 	@echo "make run    - set everything up and start the web server + a Celery worker (embedded defaults)"
 	@echo "make test   - set everything up and run the whole test suite"
-	@echo "make bench  - run the benchmarks under bench/"
+	@echo "make bench  - run the benchmarks under perf/"
 	@echo "make gpu-check - every experiment at its CUDA defaults: time, peak GPU memory vs estimate (needs a GPU)"
 	@echo "make lint   - ruff (CI runs it before the tests)"
 	@echo "make test-fast - the quick subset: no browser, no real worker, no lesson listings"
@@ -69,10 +69,10 @@ test-fast: setup
 	$(PY) -m pytest -m "not slow" -q -x $(PYTEST_ARGS)
 
 bench: setup
-	$(PY) bench/run_all.py
+	$(PY) -m perf.run_all
 
 gpu-check: install
-	$(PY) bench/gpu_check.py
+	$(PY) -m perf.gpu_check
 
 clean:
 	rm -rf .var staticfiles .pytest_cache

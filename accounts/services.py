@@ -137,7 +137,7 @@ def delete_account(*, user: User, revoke_certificates: bool) -> None:
     measurements. Certificates stay verifiable ("holder's account deleted") unless ``revoke_certificates``."""
     from certificates.models import Certificate
     from certificates.services import revoke_certificate
-    from config import page_cache
+    from core import page_cache
 
     with transaction.atomic():
         if revoke_certificates:

@@ -8,7 +8,7 @@ from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
-from config.throttle import throttle
+from core.throttle import throttle
 
 from . import services
 from .forms import DeleteAccountForm, SignupForm

@@ -6,7 +6,7 @@ class CertificatesConfig(AppConfig):
     verbose_name = "Certificates"
 
     def ready(self) -> None:
-        from config.page_cache import invalidate_on_change
+        from core.page_cache import invalidate_on_change
 
         from . import receivers  # noqa: F401  (connects the email_verified receiver)
         from .models import Certificate

@@ -15,8 +15,8 @@ from django.utils.cache import patch_cache_control
 from django.utils.http import quote_etag
 from django.views.decorators.http import require_POST, require_safe
 
-from config.page_cache import cache_anonymous_page
-from config.throttle import throttle
+from core.page_cache import cache_anonymous_page
+from core.throttle import throttle
 from lessons.models import Course
 
 from . import linkedin, openbadges, selectors, services, signing

@@ -3,7 +3,7 @@ import os
 
 from celery import Celery
 
-from . import task_log
+from core import task_log
 
 # Production unless told otherwise: `make run` and `make test` name their settings explicitly.
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.prod")

@@ -1,4 +1,4 @@
-"""gunicorn's settings for production (Dockerfile, docker-compose.yml) and the bench (bench/common.py).
+"""gunicorn's settings for production (Dockerfile, docker-compose.yml) and the bench (perf/common.py).
 
 Threaded workers (gthread): an idle keep-alive connection, such as a lesson panel polling a run's progress
 once a second, waits in the worker's poller instead of holding a whole worker the way a sync worker does. With
@@ -22,7 +22,7 @@ keepalive = 5
 reuse_port = True
 timeout = 30
 graceful_timeout = 30
-# Every request is already logged as one JSON line by config.middleware.RequestLogMiddleware.
+# Every request is already logged as one JSON line by core.middleware.RequestLogMiddleware.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 # Behind a TLS-terminating proxy on the same host or network, trust its X-Forwarded-* headers.

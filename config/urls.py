@@ -3,10 +3,9 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 
 from certificates import views as certificate_views
+from core.health import healthz
 from lessons import views as lesson_views
 from search.views import search_page
-
-from .health import healthz
 
 urlpatterns = [
     path("", lesson_views.home, name="home"),
@@ -32,5 +31,5 @@ urlpatterns = [
     ),
 ]
 
-handler404 = "config.errors.page_not_found"
-handler500 = "config.errors.server_error"
+handler404 = "core.errors.page_not_found"
+handler500 = "core.errors.server_error"

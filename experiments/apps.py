@@ -6,7 +6,7 @@ class ExperimentsConfig(AppConfig):
     verbose_name = "Live experiments"
 
     def ready(self) -> None:
-        from config.page_cache import invalidate_on_change
+        from core.page_cache import invalidate_on_change
 
         from . import tasks  # noqa: F401  registers the run task, which services.enqueue_run publishes by name
         from .models import ExperimentRun

@@ -173,7 +173,7 @@ class _PageState:
     def __init__(self, request: HttpRequest, *, shared: bool = False) -> None:
         self.request = request
         self.seen: dict[str, int] = {}
-        if shared:  # rendered once for every signed-in reader (config/page_shell.py): nobody's own runs
+        if shared:  # rendered once for every signed-in reader (core/page_shell.py): nobody's own runs
             self.active_runs = {}
 
     @cached_property

@@ -7,13 +7,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from celery import current_app as celery_app  # the project app: config/__init__.py creates it before any app loads
 from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from config.celery import app as celery_app
-from config.health import check_broker
+from core.health import check_broker
 
 from .models import ExperimentRun
 

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from config import page_cache
+from core import page_cache
 
 from . import catalog, polling, selectors
 from .models import ExperimentRun

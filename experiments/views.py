@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.http import parse_etags, quote_etag, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from config import throttle
+from core import throttle
 
 from . import catalog, polling, selectors, services
 from .bench.memory import MEMORY_ERROR_KEY

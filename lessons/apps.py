@@ -8,7 +8,7 @@ class LessonsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import pre_save
 
-        from config.page_cache import invalidate_on_change
+        from core.page_cache import invalidate_on_change
 
         from .models import Course, Figure, Lesson, Module
         from .rendering import render_before_save

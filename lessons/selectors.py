@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
-from config import page_cache
+from core import page_cache
 
 from .models import Course, Lesson, Module
 

@@ -7,8 +7,8 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
-from config.page_cache import cache_anonymous_page
-from config.page_shell import CSRF_HOLE, SIGNED_IN_READER, Holes, Shell, ShellCopies
+from core.page_cache import cache_anonymous_page
+from core.page_shell import CSRF_HOLE, SIGNED_IN_READER, Holes, Shell, ShellCopies
 from experiments import selectors as experiment_selectors
 from experiments.panels import PLACEHOLDER, expand_experiment_panels
 from quizzes.selectors import course_progress
@@ -58,7 +58,7 @@ def lesson_detail(request: HttpRequest, course_slug: str, lesson_slug: str) -> H
 
 # A lesson is the same for every signed-in reader but for the CSRF token, the progress marks and the state of
 # the reader's own experiment runs: the page is rendered once per process and content generation for "any
-# signed-in reader" (config/page_shell.py) and the personal parts are filled in per request.
+# signed-in reader" (core/page_shell.py) and the personal parts are filled in per request.
 _lesson_shells = ShellCopies(namespaces=("content", "experiments"))
 
 

@@ -6,7 +6,7 @@ class QuizzesConfig(AppConfig):
     verbose_name = "Quizzes and progress"
 
     def ready(self) -> None:
-        from config.page_cache import invalidate_on_change
+        from core.page_cache import invalidate_on_change
 
         from .models import Choice, Question, Quiz
 

@@ -17,7 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from config import page_cache
+from core import page_cache
 from lessons.models import Course, Lesson, Module
 from lessons.selectors import published_modules
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from certificates.services import issue_for_completed_course
-from config.throttle import throttle
+from core.throttle import throttle
 from lessons.models import Course
 
 from . import selectors, services

@@ -1,4 +1,4 @@
-"""The production cache backend (config/cache.py) against a real redis-server that hangs and comes back."""
+"""The production cache backend (core/cache.py) against a real redis-server that hangs and comes back."""
 from __future__ import annotations
 
 import os
@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from config import cache as resilient
-from config.cache import ResilientRedisCache
+from core import cache as resilient
+from core.cache import ResilientRedisCache
 from tests.integration.test_broker_outage import RedisServer, free_port, require_binary
 
 

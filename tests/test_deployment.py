@@ -62,7 +62,7 @@ def test_web_runs_threaded_gunicorn_workers_from_one_config_file_in_the_image_co
     assert config["reuse_port"] is True  # one socket per process: new connections are spread evenly
     assert "-c config/gunicorn.conf.py" in COMPOSE["services"]["web"]["command"]
     assert '"-c", "config/gunicorn.conf.py"' in (REPO / "Dockerfile").read_text()
-    assert "config/gunicorn.conf.py" in (REPO / "bench" / "common.py").read_text()
+    assert "config/gunicorn.conf.py" in (REPO / "perf" / "common.py").read_text()
 
 
 def test_dockerfile_runs_the_same_commands_as_make():

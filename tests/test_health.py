@@ -16,7 +16,7 @@ def test_public_healthz_says_only_ok_or_not_for_database_and_broker(client):
 
 
 def test_public_healthz_never_pings_workers_or_shows_errors(client, monkeypatch):
-    from config import health
+    from core import health
 
     monkeypatch.setattr(health, "check_workers", lambda timeout=0.5: pytest.fail("public health pinged workers"))
     monkeypatch.setattr(health, "check_broker", lambda timeout=1.0: {"ok": False, "error": "redis.internal:6379 refused"})
@@ -27,7 +27,7 @@ def test_public_healthz_never_pings_workers_or_shows_errors(client, monkeypatch)
 
 
 def test_staff_see_the_detailed_report(client, monkeypatch):
-    from config import health
+    from core import health
 
     monkeypatch.setattr(health, "check_broker", lambda timeout=1.0: {"ok": False, "error": "refused"})
     client.force_login(UserFactory(is_staff=True))
@@ -45,7 +45,7 @@ def test_a_monitor_with_the_token_sees_the_detailed_report_and_a_wrong_token_doe
 
 
 def test_concurrent_public_checks_do_not_queue_behind_a_slow_broker(client, monkeypatch):
-    from config import health
+    from core import health
 
     client.get("/healthz")  # a first answer exists
     monkeypatch.setattr(health, "check_broker", lambda timeout=1.0: (time.sleep(1.0), {"ok": True})[1])

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("accounts", "lessons", "quizzes", "certificates", "experiments", "search", "config")
+PACKAGES = ("accounts", "lessons", "quizzes", "certificates", "experiments", "search", "core", "config")
 
-LAYERS = ("platform", "ground", "features", "pages")
+LAYERS = ("platform", "ground", "features", "pages", "root")
 # Modules that compose several features: the course loader/exporter, account deletion (it removes a learner's
-# data from every app) and the URL root. Every app's views, urls, admin and management commands are pages too.
-COMPOSING_MODULES = {"lessons.services", "accounts.services", "config.urls"}
+# data from every app). Every app's views, urls, admin and management commands are pages too. Above them all,
+# ``config`` (settings, the URL root, the Celery and WSGI applications) composes the site and nothing imports it.
+COMPOSING_MODULES = {"lessons.services", "accounts.services"}
 PAGE_MODULE_NAMES = {"views", "urls", "admin"}
 GROUND_APPS = {"accounts", "lessons"}
 # Imports between two apps of the same layer (pages may import any other page): (importer, imported) -> why.
@@ -118,9 +119,11 @@ def _cycles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
 
 def layer_of(module: str) -> str:
     app, _, rest = module.partition(".")
+    if app == "config":
+        return "root"
     if module in COMPOSING_MODULES or set(rest.split(".")) & PAGE_MODULE_NAMES or ".management." in module:
         return "pages"
-    if app == "config":
+    if app == "core":
         return "platform"
     return "ground" if app in GROUND_APPS else "features"
 
@@ -152,7 +155,9 @@ def test_each_layer_imports_only_below_it_or_its_listed_neighbours(graph):
 @pytest.mark.parametrize(
     ("module", "layer"),
     [
-        ("config.page_cache", "platform"),
+        ("core.page_cache", "platform"),
+        ("config.urls", "root"),
+        ("config.celery", "root"),
         ("lessons.models", "ground"),
         ("lessons.rendering", "ground"),
         ("quizzes.services", "features"),

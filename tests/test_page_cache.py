@@ -1,4 +1,4 @@
-"""The whole-page cache for anonymous readers (config/page_cache.py): fast, and never wrong or personal."""
+"""The whole-page cache for anonymous readers (core/page_cache.py): fast, and never wrong or personal."""
 from __future__ import annotations
 
 import socket
@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from certificates.services import revoke_certificate
-from config.cache import ResilientRedisCache
+from core.cache import ResilientRedisCache
 from experiments import services as experiment_services
 from lessons.models import Lesson
 from tests.certificates.conftest import certificate, complete_modules, seven_modules  # noqa: F401
@@ -83,7 +83,7 @@ def test_an_admin_edit_of_a_lesson_shows_at_once(client, course):
 
 def test_a_change_during_a_render_is_not_hidden_by_the_copy_that_render_stores(client, course, monkeypatch):
     fetch_twice(client, COURSE_URL)
-    from config import page_cache
+    from core import page_cache
     from lessons import views
 
     original = views.selectors.get_course
@@ -187,7 +187,7 @@ def test_an_unreachable_redis_is_an_empty_cache_and_is_not_retried_on_every_call
 def test_pages_and_sign_in_keep_working_while_the_cache_server_is_down(client, course, settings, user):
     # Production's cache backend, pointed at a port nothing listens on (the settings fixture resets the cache
     # handler, and `django.core.cache.cache` follows it).
-    settings.CACHES = {"default": {"BACKEND": "config.cache.ResilientRedisCache",
+    settings.CACHES = {"default": {"BACKEND": "core.cache.ResilientRedisCache",
                                    "LOCATION": f"redis://127.0.0.1:{_closed_port()}/0"}}
     for _ in range(3):
         assert client.get(LESSON_URL).status_code == 200
@@ -216,7 +216,7 @@ def test_signed_in_readers_see_admin_edits_of_lessons_and_questions_at_once(sign
 
 def test_a_change_renews_the_generation_again_when_it_commits(course, django_capture_on_commit_callbacks):
     """A reader between the save and the commit still sees the old rows: what it stores must not stay current."""
-    from config import page_cache
+    from core import page_cache
 
     lesson = Lesson.objects.get(slug="the-problem-with-rnns")
     with django_capture_on_commit_callbacks(execute=True):

@@ -1,4 +1,4 @@
-"""Signed-in lesson pages from a shared shell (config/page_shell.py, lessons/views.py): as fast as a cached page,
+"""Signed-in lesson pages from a shared shell (core/page_shell.py, lessons/views.py): as fast as a cached page,
 yet every reader sees only their own name, progress, runs and CSRF token, and edits show at once."""
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ def other_host(settings):
 
 def test_a_request_on_another_host_than_site_url_is_logged_once(client, course, other_host, caplog):
     fresh_host = f"127.0.0.1:{uuid.uuid4().int % 50000 + 10000}"  # never seen by this process before
-    with caplog.at_level(logging.WARNING, logger="config.middleware"):
+    with caplog.at_level(logging.WARNING, logger="core.middleware"):
         client.get("/about/", HTTP_HOST=fresh_host)
         client.get("/about/", HTTP_HOST=fresh_host)
     warnings = [r for r in caplog.records if "SITE_URL" in r.getMessage() and fresh_host in r.getMessage()]

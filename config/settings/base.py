@@ -56,15 +56,15 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "config.middleware.RequestLogMiddleware",
+    "core.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "config.middleware.SecurityHeadersMiddleware",
-    "config.middleware.SiteUrlCheckMiddleware",
+    "core.middleware.SecurityHeadersMiddleware",
+    "core.middleware.SiteUrlCheckMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before the session: a progress poll whose copy is current costs one cache read (304), and a cached
     # anonymous page is answered without a session, a user or a query.
     "experiments.polling.RunPollMiddleware",
-    "config.page_cache.AnonymousPageCacheMiddleware",
+    "core.page_cache.AnonymousPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -89,8 +89,8 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Behind N proxies that append to X-Forwarded-For (a TLS terminator: 1), the client is the N-th address from the
 # right; 0 trusts only the socket's address. Lockouts and throttles then count per client, not per proxy.
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
-AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
-# config/throttle.py: "N/period" per client address ("ip"), per signed-in account ("user"), per posted email.
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
+# core/throttle.py: "N/period" per client address ("ip"), per signed-in account ("user"), per posted email.
 THROTTLE_RATES = {
     "signup": {"ip": os.environ.get("THROTTLE_SIGNUP_PER_IP", "10/h")},
     "password_reset": {"ip": "10/h", "email": "3/h"},
@@ -140,7 +140,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "config.context_processors.site",
+                "core.context_processors.site",
             ],
         },
     },
@@ -223,7 +223,7 @@ CACHES = {
 # Sessions are read on every signed-in request: from the cache, falling back to the database.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Anonymous lesson, course and verification pages are served from the cache for at most this long
-# (config/page_cache.py; changes invalidate them at once). 0 turns the page cache off.
+# (core/page_cache.py; changes invalidate them at once). 0 turns the page cache off.
 ANONYMOUS_PAGE_CACHE_SECONDS = int(os.environ.get("ANONYMOUS_PAGE_CACHE_SECONDS", "60"))
 
 # --- Certificates -------------------------------------------------------------------------------------
@@ -339,7 +339,7 @@ ensure_var_dirs()
 # Sentry only when SENTRY_DSN is set; here in the settings so the web process, workers and beat all get it.
 SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
 if SENTRY_DSN:
-    from config.observability import init_sentry
+    from core.observability import init_sentry
 
     init_sentry(
         dsn=SENTRY_DSN,

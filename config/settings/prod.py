@@ -40,8 +40,8 @@ STORAGES = {
 }
 CACHES = {
     "default": {
-        # A Redis outage empties the cache instead of failing requests (config/cache.py).
-        "BACKEND": "config.cache.ResilientRedisCache",
+        # A Redis outage empties the cache instead of failing requests (core/cache.py).
+        "BACKEND": "core.cache.ResilientRedisCache",
         "LOCATION": os.environ.get("CACHE_URL", os.environ["CELERY_BROKER_URL"]),
     }
 }

@@ -1,7 +1,7 @@
 """Shared plumbing for running the lesson experiments: environment, timing, memory.
 
 Everything here is plain Python + PyTorch (no Django) so the experiments can run in
-a Celery worker, in a test, or from ``bench/experiments.py`` alike.
+a Celery worker, in a test, or from ``perf/run_experiments.py`` alike.
 
 Why this module exists:
 

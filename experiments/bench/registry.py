@@ -1,6 +1,6 @@
 """The one table the Django side reads: experiment name -> how to validate, run and plot it.
 
-Kept free of Django so the worker, the tests and ``bench/experiments.py`` all use the
+Kept free of Django so the worker, the tests and ``perf/run_experiments.py`` all use the
 exact same entry points as the site.
 
 Importing this module imports no torch (nor plotly): names, titles, descriptions and

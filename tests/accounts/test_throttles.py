@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from config.client_ip import client_ip
+from core.client_ip import client_ip
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

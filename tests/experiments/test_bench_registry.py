@@ -175,7 +175,7 @@ def test_an_experiments_run_and_figure_are_imported_when_first_asked_for() -> No
 
 
 def test_the_bench_package_imports_nothing_from_django() -> None:
-    """The worker, the tests and bench/experiments.py run the experiments as plain PyTorch."""
+    """The worker, the tests and perf/run_experiments.py run the experiments as plain PyTorch."""
     import pkgutil
 
     import experiments.bench
@@ -191,10 +191,6 @@ def test_the_bench_package_imports_nothing_from_django() -> None:
 
 def test_every_experiment_has_a_row_in_the_experiments_bench() -> None:
     """`make bench` reports each experiment's harness overhead; a new experiment needs its report."""
-    import importlib.util
-    from pathlib import Path
+    from perf import run_experiments as module
 
-    spec = importlib.util.spec_from_file_location("bench_experiments", Path(__file__).parents[2] / "bench" / "experiments.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     assert set(module.REPORTS) == set(EXPERIMENTS) == set(module.HOW_COMPARED)

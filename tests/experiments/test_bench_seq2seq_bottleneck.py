@@ -189,7 +189,7 @@ def test_figure_builds_from_a_real_result(run_result) -> None:
 
 
 def test_bench_overhead_compares_the_same_work_both_ways() -> None:
-    from bench.experiment_seq2seq_bottleneck import seq2seq_overhead
+    from perf.experiment_seq2seq_bottleneck import seq2seq_overhead
 
     times = seq2seq_overhead(config(steps=3, test_samples=4), repeats=1)
     assert set(times) == {"harness_wall_s", "bare_wall_s", "harness_cpu_s", "bare_cpu_s"}

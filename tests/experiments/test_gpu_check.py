@@ -1,17 +1,11 @@
 """``make gpu-check``: without a GPU it says so and fails; with results it prints one row per experiment."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-torch = pytest.importorskip("torch")
+from perf import gpu_check
 
-SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "gpu_check.py"
-spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
-gpu_check = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(gpu_check)
+torch = pytest.importorskip("torch")
 
 
 def test_without_cuda_it_says_so_and_exits_non_zero(monkeypatch, capsys):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from config import page_cache
+from core import page_cache
 from experiments import services
 from tests.experiments.factories import SMALL_FIGURE, SMALL_RESULT, ExperimentRunFactory
 

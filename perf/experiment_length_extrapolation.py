@@ -1,4 +1,4 @@
-"""bench/experiments.py's part for length-extrapolation: harness vs bare loop, and the printed summary."""
+"""perf/run_experiments.py's part for length-extrapolation: harness vs bare loop, and the printed summary."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Fill the bench database: schema, the real course, and the learners, sessions and attempts the load needs.
 
-Run by run_all.py as ``python -m bench.prepare`` with the bench environment (bench.settings, the bench database);
+Run by run_all.py as ``python -m perf.prepare`` with the bench environment (perf.settings, the bench database);
 collectstatic runs beside it.
 Writes ``.var/bench/fixtures.json``: the URLs to load, signed-in session cookies, and one ready-to-send quiz
 submission per open attempt (each attempt can be sealed exactly once, so submissions are never replayed).
@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-from pathlib import Path
 
 import django
 
@@ -107,7 +105,6 @@ def _graduates(course, modules) -> list[str]:
 
 
 def main() -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     django.setup()
     from django.core.management import call_command
     from django.db import transaction

@@ -1,4 +1,4 @@
-"""seq2seq-bottleneck in ``bench/experiments.py``: harness overhead against a bare loop, and a summary print.
+"""seq2seq-bottleneck in ``perf/run_experiments.py``: harness overhead against a bare loop, and a summary print.
 
 The harness is what ``run()`` adds around the torch work: the per-step progress callback, the
 loss bookkeeping, timers and the accuracy statistics. The bare loop trains the same models on the

@@ -4,4 +4,4 @@ Nothing else differs from production, so the figures measure the product's own c
 """
 from config.settings.prod import *  # noqa: F403
 
-ROOT_URLCONF = "bench.urls"
+ROOT_URLCONF = "perf.urls"

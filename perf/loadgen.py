@@ -1,4 +1,4 @@
-"""The load generator: wrk (C, event loop), started as its own process, driven by bench/wrk_requests.lua.
+"""The load generator: wrk (C, event loop), started as its own process, driven by perf/wrk_requests.lua.
 
 Two kinds of run per page:
 - capacity: closed loop, 32 connections sending back to back; gives the most requests per second.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .common import REPO, WORK
 
-LUA = REPO / "bench" / "wrk_requests.lua"
+LUA = REPO / "perf" / "wrk_requests.lua"
 CONCURRENCY = 32
 
 

@@ -1,4 +1,4 @@
-"""attention-cost in ``bench/experiments.py``: the harness's overhead per call, and a printed summary.
+"""attention-cost in ``perf/run_experiments.py``: the harness's overhead per call, and a printed summary.
 
 The harness is ``attention_cost.measure_point`` (backend context, grad mode, the memory probe, then
 ``common.measure``: Timer.blocked_autorange with warm-up and sync); the bare side times the very same step with

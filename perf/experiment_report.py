@@ -1,4 +1,4 @@
-"""Figures from bench/experiments.py's printed report, turned into budget rows.
+"""Figures from perf/run_experiments.py's printed report, turned into budget rows.
 
 That script (owned by the experiments engineer) prints a human-readable report; this parses the parts the
 budgets need: the summary table (run() wall time, bare-torch time, harness overhead per experiment), the GEMM

@@ -3,7 +3,7 @@ the experiment's own estimate (the one the web process uses to refuse runs over 
 
 Run from the repository root (``make gpu-check``)::
 
-    .venv/bin/python bench/gpu_check.py [--only NAME ...] [--json out.json]
+    .venv/bin/python -m perf.gpu_check [--only NAME ...] [--json out.json]
 
 Experiments are read from the registry, so ones added later are checked without touching this script.  Peak
 memory is the largest ``torch.cuda.max_memory_allocated()`` over the whole ``run()`` (including the peaks an
@@ -22,10 +22,6 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-
-# This file is bench/gpu_check.py: put the repository root first on sys.path so that ``import experiments``
-# finds the package.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from experiments.bench import registry  # (no torch: names and configs only)
 

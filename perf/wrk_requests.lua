@@ -1,7 +1,7 @@
 -- wrk script for the bench: replays a file of requests, optionally at a fixed rate, checks every response,
 -- and writes the figures as JSON.
 --
---   wrk -t T -c C -d D -s bench/wrk_requests.lua URL -- REQUESTS MODE RATE T EXPECT_STATUS EXPECT_TEXT OUT
+--   wrk -t T -c C -d D -s perf/wrk_requests.lua URL -- REQUESTS MODE RATE T EXPECT_STATUS EXPECT_TEXT OUT
 --
 -- REQUESTS  one request per line: METHOD <tab> PATH <tab> COOKIE <tab> BODY ("-" for none)
 -- MODE      "cycle": go round the list; "once": each line at most once (quiz submissions: an attempt is sealed

@@ -61,7 +61,7 @@ class SiteUrlCheckMiddleware:
     Every absolute link the site hands out (LinkedIn's certUrl, og:url and og:image, the canonical link, the
     PDF's QR code and "Verify at" line) is built from ``SITE_URL``, so a mismatch means those links point to an
     address readers may not reach, and a PDF keeps it for ever. Logged once per host and process; staff also
-    see a banner (``config.context_processors.site``).
+    see a banner (``core.context_processors.site``).
     """
 
     MAX_HOSTS_REMEMBERED = 32  # any client can send any Host header: never grow without bound

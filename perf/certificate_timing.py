@@ -1,6 +1,6 @@
 """Certificate PDF and share-image generation times, measured in-process with the product's own functions.
 
-Run by run_all.py as ``python -m bench.certificate_timing`` with the bench environment, after bench.prepare
+Run by run_all.py as ``python -m perf.certificate_timing`` with the bench environment, after perf.prepare
 issued the graduates' certificates. Prints one JSON object. Budgets: PDF under 100 ms (median), share PNG
 under 100 ms. Whether each is served from storage afterwards is checked over HTTP by run_all.
 """
@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import django
 
@@ -34,7 +32,6 @@ def _summary(samples: list[float]) -> dict[str, float]:
 
 
 def main() -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     django.setup()
     from django.utils import timezone
 
@@ -50,7 +47,7 @@ def main() -> None:
 
     certificates = list(Certificate.objects.order_by("pk")[:RUNS])
     if not certificates:
-        raise SystemExit("no certificates: run bench.prepare first")
+        raise SystemExit("no certificates: run perf.prepare first")
     contents = [CertificateContent.of(certificate) for certificate in certificates]
 
     pdf_cold_ms, pdf = _timed_ms(render_certificate_pdf, contents[0])

@@ -1,6 +1,6 @@
 """`make bench`: every performance budget, measured, printed as a table and written to the docs.
 
-    .venv/bin/python bench/run_all.py [--only STAGE ...] [--no-docs]
+    .venv/bin/python -m perf.run_all [--only STAGE ...] [--no-docs]
 
 Stages: queries, pages, certificates, queue, memory, worker, experiments. Each stage's failure is recorded
 and reported without stopping the others. Results: .var/bench/results.json; the table also replaces the
@@ -10,24 +10,17 @@ Needs PostgreSQL and Redis on 127.0.0.1 and wrk (`make bench` installs it). Ever
 """
 from __future__ import annotations
 
+import argparse
+import concurrent.futures
+import json
+import subprocess
 import sys
-from pathlib import Path
+import time
+import traceback
+from datetime import UTC, datetime
 
-# Run as a script, Python puts bench/ first on sys.path, where bench/experiments.py would shadow the
-# `experiments` app; the repository root goes there instead, and bench is imported as a package.
-_REPO = Path(__file__).resolve().parent.parent
-sys.path[0] = str(_REPO)
-
-import argparse  # noqa: E402
-import concurrent.futures  # noqa: E402
-import json  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-import traceback  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
-
-from bench import report, web_memory  # noqa: E402
-from bench.common import (  # noqa: E402
+from perf import report, web_memory
+from perf.common import (
     FIXTURES_JSON,
     PYTHON,
     REPO,
@@ -45,8 +38,8 @@ from bench.common import (  # noqa: E402
     start_worker,
     stop_all,
 )
-from bench.loadgen import Request, wrk_binary  # noqa: E402
-from bench.web_load import Page, measure_page, warm_up  # noqa: E402
+from perf.loadgen import Request, wrk_binary
+from perf.web_load import Page, measure_page, warm_up
 
 STAGES = ("queries", "pages", "certificates", "queue", "memory", "worker", "experiments")
 
@@ -56,7 +49,7 @@ def prepare() -> dict:
     recreate_database()
     flush_redis()
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        data = pool.submit(run_checked, [PYTHON, "-m", "bench.prepare"], env=site_env(), timeout=600)
+        data = pool.submit(run_checked, [PYTHON, "-m", "perf.prepare"], env=site_env(), timeout=600)
         static = pool.submit(
             run_checked, [PYTHON, "manage.py", "collectstatic", "--no-input", "-v", "0"], env=site_env(), timeout=600
         )
@@ -129,7 +122,7 @@ def stage_queries() -> dict:
 
 
 def stage_pages(web, pages: dict[str, Page]) -> dict:
-    from bench.loadgen import CONCURRENCY as page_connections
+    from perf.loadgen import CONCURRENCY as page_connections
 
     results = {}
     for key in ("minimal", "lesson", "lesson_signed_in", "course", "search", "verification", "quiz_submit"):
@@ -152,7 +145,7 @@ def stage_pages(web, pages: dict[str, Page]) -> dict:
 def stage_certificates(web, fixtures: dict) -> dict:
     import http.client
 
-    timing = json.loads(run_checked([PYTHON, "-m", "bench.certificate_timing"], env=site_env(), timeout=300))
+    timing = json.loads(run_checked([PYTHON, "-m", "perf.certificate_timing"], env=site_env(), timeout=300))
     port = web.extra["port"]
     verification = fixtures["verification_urls"][0]
     served = {}
@@ -182,7 +175,7 @@ def stage_certificates(web, fixtures: dict) -> dict:
 
 
 def stage_queue(web, pages: dict[str, Page], fixtures: dict) -> dict:
-    from bench import experiment_queue
+    from perf import experiment_queue
 
     worker = start_worker()
     try:
@@ -192,7 +185,7 @@ def stage_queue(web, pages: dict[str, Page], fixtures: dict) -> dict:
 
 
 def stage_worker(web, fixtures: dict) -> dict:
-    from bench import experiment_queue
+    from perf import experiment_queue
 
     worker = start_worker(name="celery-worker-memory")
     try:
@@ -202,21 +195,18 @@ def stage_worker(web, fixtures: dict) -> dict:
 
 
 def stage_memory(sampler, pages: dict[str, Page]) -> dict:
-    from bench import web_memory
+    from perf import web_memory
 
     mix = [pages[key] for key in ("lesson", "lesson_signed_in", "course", "verification") if key in pages]
     return {"workers": WEB_WORKERS, **web_memory.finish(sampler, mix)}
 
 
 def stage_experiments(deadline: float) -> dict:
-    """bench/experiments.py (the experiments engineer's), one experiment per process so that a slow one cannot
+    """perf/run_experiments.py (the experiments engineer's), one experiment per process so that a slow one cannot
     take the others' figures with it; each gets what is left of the overall deadline."""
-    from bench import experiment_report
-    from bench.cpu_monitor import CpuMonitor
+    from perf import experiment_report
+    from perf.cpu_monitor import CpuMonitor
 
-    script = REPO / "bench" / "experiments.py"
-    if not script.exists():
-        return {"available": False, "reason": "bench/experiments.py is not in the tree yet"}
     log = WORK / "experiments.txt"
     outputs, runs = [], {}
     for name in experiment_report.WALL_BUDGETS_S:
@@ -226,7 +216,7 @@ def stage_experiments(deadline: float) -> dict:
             continue
         started = time.monotonic()
         with CpuMonitor() as monitor, (WORK / f"experiments-{name}.txt").open("w") as out:
-            process = subprocess.Popen([PYTHON, str(script), "--only", name], cwd=REPO, stdout=out,
+            process = subprocess.Popen([PYTHON, "-m", "perf.run_experiments", "--only", name], cwd=REPO, stdout=out,
                                        stderr=subprocess.STDOUT, text=True)
             try:
                 process.wait(timeout=left)

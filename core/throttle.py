@@ -1,6 +1,6 @@
 """Throttles for what a script could repeat: sign-ups, password resets, name corrections, experiment runs.
 
-Counted with django-ratelimit in the shared cache (Redis in production), per client address (``config.client_ip``)
+Counted with django-ratelimit in the shared cache (Redis in production), per client address (``core.client_ip``)
 and, where there is one, per account. Over the limit, HTML pages answer 429 with a page that says when to try
 again and JSON endpoints a 429 with a message; both send ``Retry-After``. Limits live in
 ``settings.THROTTLE_RATES`` ("N/s|m|h|d"); a cache outage lets requests through (``RATELIMIT_FAIL_OPEN``).

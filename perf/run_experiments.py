@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python bench/experiments.py [--only sequence-latency] [--repeats 3]
+    .venv/bin/python -m perf.run_experiments [--only sequence-latency] [--repeats 3]
 
 For every experiment it prints the wall time of ``run()`` at the defaults of this
 machine's device class (what a visitor pressing "Run" waits for), the time to build the
@@ -13,11 +13,11 @@ statistics, environment) against the same torch work written as a bare loop:
   warm-up, sync) vs a bare ``time.perf_counter()`` loop around the same forward,
   interleaved, for a few (model, batch, length) points;
 * attention-cost: the same per-call comparison for the naive forward and the SDPA forward+backward at the
-  middle length (``bench/experiment_attention_cost.py``);
+  middle length (``perf/experiment_attention_cost.py``);
 * gradient-flow, long-range-recall and length-extrapolation: ``run()`` wall time vs the
   same models, inputs and backward passes / training steps in a plain loop.
 * seq2seq-bottleneck: each model's training and test decoding through ``train``/``evaluate`` vs the
-  same steps and decoding in a plain loop, by process CPU time (``bench/experiment_seq2seq_bottleneck.py``).
+  same steps and decoding in a plain loop, by process CPU time (``perf/experiment_seq2seq_bottleneck.py``).
 
 No Django import anywhere: this exercises exactly what the Celery worker calls.
 """
@@ -28,26 +28,13 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 from typing import Any
-
-# This file is bench/experiments.py: put the repository root first on sys.path so that
-# ``import experiments`` finds the package, not this script.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench import experiment_attention_heads, experiment_length_extrapolation
-from bench.experiment_attention_cost import attention_cost_overhead, print_attention_cost
-from bench.experiment_kv_cache_decoding import overhead as kv_cache_overhead
-from bench.experiment_kv_cache_decoding import print_kv_cache_decoding
-from bench.experiment_layer_norm_placement import overhead as layer_norm_placement_overhead
-from bench.experiment_layer_norm_placement import print_layer_norm_placement
-from bench.experiment_seq2seq_bottleneck import print_seq2seq_bottleneck, seq2seq_overhead
 from experiments.bench import gradient_flow, long_range_recall, registry, sequence_latency
 from experiments.bench.common import measure, resolve_device, seed_everything, sync_for, torch_threads
 from experiments.bench.long_range_recall_config import COLUMN_LABELS as RECALL_COLUMNS
@@ -55,6 +42,13 @@ from experiments.bench.long_range_recall_config import MODEL_LABELS as RECALL_MO
 from experiments.bench.sequence_latency_config import COLUMN_LABELS as LATENCY_COLUMNS
 from experiments.bench.sequence_latency_config import MODEL_LABELS as LATENCY_MODELS
 from experiments.bench.tables import table_records
+from perf import experiment_attention_heads, experiment_length_extrapolation
+from perf.experiment_attention_cost import attention_cost_overhead, print_attention_cost
+from perf.experiment_kv_cache_decoding import overhead as kv_cache_overhead
+from perf.experiment_kv_cache_decoding import print_kv_cache_decoding
+from perf.experiment_layer_norm_placement import overhead as layer_norm_placement_overhead
+from perf.experiment_layer_norm_placement import print_layer_norm_placement
+from perf.experiment_seq2seq_bottleneck import print_seq2seq_bottleneck, seq2seq_overhead
 
 
 def run_experiment(name: str, device_class: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""attention-heads in ``bench/experiments.py``: the harness vs the same torch work in a bare loop, and a summary."""
+"""attention-heads in ``perf/run_experiments.py``: the harness vs the same torch work in a bare loop, and a summary."""
 
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ def site_env(**extra: str) -> dict[str, str]:
     """The environment production settings require, pointed at the bench's own database, Redis and folders."""
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DJANGO_SETTINGS_MODULE": "perf.settings",
         "SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789abcdef",
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": database_url(),

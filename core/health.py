@@ -10,11 +10,10 @@ import hmac
 import threading
 import time
 
+from celery import current_app as celery_app  # the project app: config/__init__.py creates it before any app loads
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
-
-from .celery import app as celery_app
 
 
 def check_database() -> dict:

@@ -10,7 +10,7 @@ kept copy costs a few string joins. How it stays correct:
 - The caller decides when a render may be shared at all (e.g. not while the reader has messages to show) and
   fills a private render the same way without keeping it.
 - A shell is kept under the generations of its namespaces ("content" and "experiments" for a lesson) read
-  *before* it was rendered (the ones that :mod:`config.page_cache` uses for anonymous pages), so edits and new
+  *before* it was rendered (the ones that :mod:`core.page_cache` uses for anonymous pages), so edits and new
   experiment results show at once, and for at most ``ANONYMOUS_PAGE_CACHE_SECONDS`` (what cannot be
   invalidated, such as "measured 3 minutes ago"); 0 turns shells off.
 - Copies are per process (no network transfer of the page; one small cache read for the generation) and
@@ -31,7 +31,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils.safestring import SafeString, mark_safe
 
-from config import page_cache
+from core import page_cache
 
 CSRF_HOLE = "csrf_token"
 _CSRF_INPUT = re.compile(r'(<input type="hidden" name="csrfmiddlewaretoken" value=")[^"]*(">)')

@@ -1,4 +1,4 @@
-"""layer-norm-placement's part of ``bench/experiments.py``: harness overhead and a printed summary."""
+"""layer-norm-placement's part of ``perf/run_experiments.py``: harness overhead and a printed summary."""
 
 from __future__ import annotations
 

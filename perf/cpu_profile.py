@@ -2,13 +2,13 @@
 
 On a shared, loaded machine wrk's requests per second say as much about the neighbours as about the code; the
 CPU time this process spends per request (``time.process_time()``) does not. This boots the production
-settings the bench uses (``bench.settings``, PostgreSQL, Redis), fills a database of its own with the bench's
-data (``bench.prepare``: the real course, signed-in readers), then times N GETs of each page and, with
+settings the bench uses (``perf.settings``, PostgreSQL, Redis), fills a database of its own with the bench's
+data (``perf.prepare``: the real course, signed-in readers), then times N GETs of each page and, with
 ``--profile``, prints the top of a cProfile of the signed-in lesson page mix.
 
-    .venv/bin/python -m bench.cpu_profile                 # prepare (first time), then time every page
-    .venv/bin/python -m bench.cpu_profile --profile 30    # and the top 30 functions of the signed-in mix
-    .venv/bin/python -m bench.cpu_profile --reuse-data    # keep the database and static files of the last run
+    .venv/bin/python -m perf.cpu_profile                 # prepare (first time), then time every page
+    .venv/bin/python -m perf.cpu_profile --profile 30    # and the top 30 functions of the signed-in mix
+    .venv/bin/python -m perf.cpu_profile --reuse-data    # keep the database and static files of the last run
 
 Only this process's CPU is counted: PostgreSQL's and Redis's share of a request is not (the bench's "CPU ms per
 request" counts them).
@@ -33,13 +33,12 @@ os.environ.setdefault("BENCH_DIR", str(REPO / ".var" / "cpu-profile"))
 os.environ.setdefault("BENCH_SUBMITTERS", "8")
 os.environ.setdefault("BENCH_GRADUATES", "2")
 
-sys.path.insert(0, str(REPO))
-from bench.common import FIXTURES_JSON, PYTHON, recreate_database, run_checked, site_env  # noqa: E402
+from perf.common import FIXTURES_JSON, PYTHON, recreate_database, run_checked, site_env  # noqa: E402
 
 
 def _prepare() -> None:
     recreate_database()
-    run_checked([PYTHON, "-m", "bench.prepare"], env=site_env(), timeout=900)
+    run_checked([PYTHON, "-m", "perf.prepare"], env=site_env(), timeout=900)
     run_checked([PYTHON, "manage.py", "collectstatic", "--no-input", "-v", "0"], env=site_env(), timeout=900)
 
 
@@ -130,7 +129,7 @@ def main() -> None:
         return
     if not args.reuse_data or not FIXTURES_JSON.exists():
         _prepare()
-    command = [PYTHON, "-m", "bench.cpu_profile", "--measure", "--requests", str(args.requests)]
+    command = [PYTHON, "-m", "perf.cpu_profile", "--measure", "--requests", str(args.requests)]
     # The child's stderr holds one request-log line per request: kept in a file, shown only on failure.
     log_path = FIXTURES_JSON.parent / "measure.log"
     with log_path.open("w") as log:

@@ -1,4 +1,4 @@
-"""kv-cache-decoding helpers for ``bench/experiments.py``: harness overhead and a printed summary."""
+"""kv-cache-decoding helpers for ``perf/run_experiments.py``: harness overhead and a printed summary."""
 
 from __future__ import annotations
 
