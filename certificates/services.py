@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts.forms import clean_person_name
 from accounts.models import User
+from accounts.signed_in import users_changed
 from lessons.models import Course
 
 from .content import CertificateContent
@@ -194,6 +195,7 @@ def claim_certificate(*, user: User, course: Course, holder_name: str = "") -> C
     if name and not normalize_holder_name(user.full_name):
         user.full_name = name
         User.objects.filter(pk=user.pk).update(full_name=name)
+        users_changed()
     return issue_certificate(user=user, course=course)
 
 
@@ -269,6 +271,7 @@ def _reissue(locked: Certificate, *, name: str, user: User, approved_by: User | 
     )
     if locked.user_id:
         User.objects.filter(pk=locked.user_id).update(full_name=name)
+        users_changed()
     storage = locked.pdf.storage
     if superseded_pdf and superseded_pdf != locked.pdf.name:
         transaction.on_commit(lambda: storage.delete(superseded_pdf))

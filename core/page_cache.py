@@ -17,11 +17,17 @@ How it stays correct:
   0 turns the cache off.
 
 Hits and misses are visible in the ``X-Page-Cache`` response header.
+
+Within a request, :class:`RequestGenerationsMiddleware` makes the first generation read fetch every namespace's
+token in one round trip and answers the request's later reads from that snapshot (the page shell, the quiz
+structures and the signed-in user's copy each need one; a request that renews a generation sees its new token).
+Reading early is safe: a copy tagged with an older generation is only ever a miss.
 """
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Hashable
+from contextvars import ContextVar
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -30,7 +36,9 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
-NAMESPACES = ("content", "certificates", "experiments")
+# No page is stored under the last two: "users" tags per-process copies of user rows (accounts.signed_in),
+# "runs" the per-process answers to "has this reader a run in progress?" (experiments.selectors).
+NAMESPACES = ("content", "certificates", "experiments", "users", "runs")
 T = TypeVar("T")
 _MARK = "_anonymous_page_cache_namespace"
 # Headers that describe one response only, or that the outer middleware sets again on every response.
@@ -54,10 +62,32 @@ def _seconds() -> int:
     return int(getattr(settings, "ANONYMOUS_PAGE_CACHE_SECONDS", 0))
 
 
+# The generations this request has read, by namespace; None outside a request (tasks, commands, the shell).
+_request_generations: ContextVar[dict[str, str | None] | None] = ContextVar("request_generations", default=None)
+
+
+class RequestGenerationsMiddleware:
+    """One cache round trip for all the generation tokens a request reads (see the module docstring)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = _request_generations.set({})
+        try:
+            return self.get_response(request)
+        finally:
+            _request_generations.reset(token)
+
+
 def invalidate(namespace: str) -> None:
     """Every stored page of ``namespace`` becomes a miss (a new generation token)."""
     _check_namespace(namespace)
-    cache.set(_generation_key(namespace), secrets.token_hex(8), timeout=None)
+    generation = secrets.token_hex(8)
+    cache.set(_generation_key(namespace), generation, timeout=None)
+    snapshot = _request_generations.get()
+    if snapshot is not None:
+        snapshot[namespace] = generation
 
 
 def invalidate_now_and_on_commit(namespace: str, *, using: str | None = None) -> None:
@@ -74,18 +104,31 @@ def current_generation(namespace: str) -> str | None:
     Other caches of published content (e.g. the quiz structure in ``quizzes.selectors``) key on it too, so one
     invalidation reaches them all.
     """
-    key = _generation_key(namespace)
-    generation = cache.get(key)
-    if generation is None:
-        cache.add(key, secrets.token_hex(8), timeout=None)
-        generation = cache.get(key)
-    return generation
+    return _generations((namespace,))[namespace]
 
 
 def current_generations(namespaces: tuple[str, ...]) -> str | None:
     """One token for several namespaces: it changes when any of theirs does; None while the cache is away."""
-    generations = [current_generation(namespace) for namespace in namespaces]
+    found = _generations(namespaces)
+    generations = [found[namespace] for namespace in namespaces]
     return None if None in generations else ".".join(generations)
+
+
+def _generations(namespaces: tuple[str, ...]) -> dict[str, str | None]:
+    snapshot = _request_generations.get()
+    if snapshot is not None and all(namespace in snapshot for namespace in namespaces):
+        return snapshot
+    # In a request, read them all: the request's other readers then need no round trip.
+    wanted = NAMESPACES if snapshot is not None else namespaces
+    found = cache.get_many([_generation_key(namespace) for namespace in wanted])
+    generations = {namespace: found.get(_generation_key(namespace)) for namespace in wanted}
+    for namespace in [namespace for namespace in wanted if generations[namespace] is None]:
+        key = _generation_key(namespace)
+        cache.add(key, secrets.token_hex(8), timeout=None)  # the first reader starts it (or the cache is away)
+        generations[namespace] = cache.get(key)
+    if snapshot is not None:
+        snapshot.update(generations)
+    return generations
 
 
 class ProcessCopies:
@@ -151,6 +194,9 @@ class AnonymousPageCacheMiddleware:
         page_key = _page_key(request.path)
         found = cache.get_many([page_key, *(_generation_key(ns) for ns in NAMESPACES)])
         generations = {ns: found.get(_generation_key(ns)) for ns in NAMESPACES}
+        snapshot = _request_generations.get()
+        if snapshot is not None:  # the view's own reads, on a miss, need no second round trip
+            snapshot.update({ns: value for ns, value in generations.items() if value is not None})
         stored = found.get(page_key)
         if stored is not None:
             namespaces, generation, headers, content = stored

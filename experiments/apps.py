@@ -14,3 +14,4 @@ class ExperimentsConfig(AppConfig):
         # Admin edits and deletions of runs; a run's success is saved with update() and invalidates explicitly
         # (services.complete_run). Progress updates change nothing an anonymous reader sees.
         invalidate_on_change("experiments", ExperimentRun)
+        invalidate_on_change("runs", ExperimentRun)  # a run created, edited or deleted: see selectors.has_active_run

@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core import page_cache
 from core.health import check_broker
 
 from .models import ExperimentRun
@@ -75,14 +76,36 @@ _HAS_ACTIVE_RUN_SQL = (
 )
 
 
+# Answers of has_active_run per process, by (user id, experiments), tagged with the "runs" generation read
+# before the query: every change of a run's status renews it (a save, or services' explicit renewal after an
+# update()), so an answer is reused only while no run anywhere has started or ended.
+_active_run_answers: dict[tuple[int, frozenset[str]], tuple[str, bool]] = {}
+_MAX_ACTIVE_RUN_ANSWERS = 4096
+
+
 def has_active_run(user, experiments: Iterable[str]) -> bool:
     """Whether the user has a queued or running run of one of these experiments.
 
-    Asked on every signed-in view of a lesson with panels; as plain SQL it costs a sixth of the ORM's
-    ``.exists()`` in CPU (query building dominates a lookup this small)."""
-    experiments = list(experiments)
+    Asked on every signed-in view of a lesson (every module has panels), so the answer is kept per process
+    until a run starts or ends anywhere; the query itself is plain SQL, a sixth of the ORM's ``.exists()`` in
+    CPU (query building dominates a lookup this small)."""
+    experiments = frozenset(experiments)
     if user is None or not user.is_authenticated or not experiments:
         return False
+    generation = page_cache.current_generation("runs")
+    key = (user.pk, experiments)
+    known = _active_run_answers.get(key)
+    if generation is not None and known is not None and known[0] == generation:
+        return known[1]
+    answer = _query_active_run(user.pk, sorted(experiments))
+    if generation is not None:
+        if len(_active_run_answers) >= _MAX_ACTIVE_RUN_ANSWERS:
+            _active_run_answers.clear()
+        _active_run_answers[key] = (generation, answer)
+    return answer
+
+
+def _query_active_run(user_id: int, experiments: list[str]) -> bool:
     statuses = [status.value for status in ExperimentRun.ACTIVE_STATUSES]
     sql = _HAS_ACTIVE_RUN_SQL.format(
         table=ExperimentRun._meta.db_table,
@@ -90,7 +113,7 @@ def has_active_run(user, experiments: Iterable[str]) -> bool:
         experiments=", ".join(["%s"] * len(experiments)),
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [user.pk, *statuses, *experiments])
+        cursor.execute(sql, [user_id, *statuses, *experiments])
         return cursor.fetchone() is not None
 
 

@@ -257,6 +257,7 @@ def complete_run(*, run_id: int, result: dict, figure: dict) -> bool:
     if completed:
         # Lesson pages show each experiment's latest successful run: the cached anonymous copies are stale.
         page_cache.invalidate_now_and_on_commit("experiments")
+        page_cache.invalidate_now_and_on_commit("runs")  # its reader has no run in progress any more
     return completed
 
 
@@ -271,7 +272,10 @@ def _mark_failed(runs: QuerySet[ExperimentRun], *, reason: str, now: datetime, e
     }
     if environment:
         fields["environment"] = environment
-    return runs.update(**fields)
+    changed = runs.update(**fields)
+    if changed:
+        page_cache.invalidate_now_and_on_commit("runs")  # their readers have no run in progress any more
+    return changed
 
 
 def fail_run(*, run_id: int, reason: str, environment: dict | None = None) -> bool:

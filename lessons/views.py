@@ -1,4 +1,4 @@
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib import messages
@@ -11,7 +11,7 @@ from core.page_cache import cache_anonymous_page
 from core.page_shell import CSRF_HOLE, SIGNED_IN_READER, Holes, Shell, ShellCopies
 from experiments import selectors as experiment_selectors
 from experiments.panels import PLACEHOLDER, expand_experiment_panels
-from quizzes.selectors import course_progress
+from quizzes.selectors import CourseProgress, course_progress
 from quizzes.services import read_lesson
 
 from . import selectors
@@ -67,6 +67,9 @@ class _ShellFacts:
     page: selectors.LessonPage  # the rows it was rendered from (same generation), for the personal parts
     experiments: frozenset[str]  # embedded in the lesson: their panels depend on the state below
     runs_available: bool  # whether the panels offer a Run button (the broker answers)
+    # The personal parts rendered so far, by the reader's progress through the course (all they depend on: they
+    # are rendered for SIGNED_IN_READER, not the reader), so most requests render neither template.
+    personal_parts: dict = field(default_factory=dict, compare=False)
 
 
 def _signed_in_lesson_detail(request: HttpRequest, *, course_slug: str, lesson_slug: str) -> HttpResponse:
@@ -93,18 +96,29 @@ def _signed_in_lesson_detail(request: HttpRequest, *, course_slug: str, lesson_s
         outcome = "miss" if shareable else "private"
     page = shell.facts.page
     progress = read_lesson(user=user, module=page.module, course=page.course, modules=page.modules)
-    context = {"page": page, "progress": progress, "user": user}
-    response = HttpResponse(
-        shell.fill(
-            {
-                CSRF_HOLE: get_token(request),
-                "status": render_to_string("quizzes/_lesson_status.html", context),
-                "quiz_cta": render_to_string("quizzes/_lesson_quiz_cta.html", context),
-            }
-        )
-    )
+    parts = _personal_parts(shell.facts, page=page, progress=progress)
+    response = HttpResponse(shell.fill({CSRF_HOLE: get_token(request), **parts}))
     response["X-Page-Shell"] = outcome
     return response
+
+
+_MAX_PERSONAL_PARTS = 256
+
+
+def _personal_parts(facts: _ShellFacts, *, page: selectors.LessonPage, progress: CourseProgress) -> dict[str, str]:
+    """The reader's progress mark and quiz call-to-action, rendered once per shell for each distinct progress."""
+    key = tuple(progress.modules)
+    parts = facts.personal_parts.get(key)
+    if parts is None:
+        context = {"page": page, "progress": progress, "user": SIGNED_IN_READER}
+        parts = {
+            "status": render_to_string("quizzes/_lesson_status.html", context),
+            "quiz_cta": render_to_string("quizzes/_lesson_quiz_cta.html", context),
+        }
+        if len(facts.personal_parts) >= _MAX_PERSONAL_PARTS:
+            facts.personal_parts.clear()
+        facts.personal_parts[key] = parts
+    return parts
 
 
 def _render_lesson_shell(

@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "core.middleware.SecurityHeadersMiddleware",
     "core.middleware.SiteUrlCheckMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Every cache generation token a request reads comes in one round trip (core/page_cache.py).
+    "core.page_cache.RequestGenerationsMiddleware",
     # Before the session: a progress poll whose copy is current costs one cache read (304), and a cached
     # anonymous page is answered without a session, a user or a query.
     "experiments.polling.RunPollMiddleware",
@@ -68,7 +70,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's AuthenticationMiddleware, with the user's row kept per process (accounts/signed_in.py).
+    "accounts.signed_in.SignedInUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: locks out repeated failed sign-ins.
