@@ -16,7 +16,7 @@ from experiments.bench.attention_cost import (
     UNSCALED,
     series_label,
 )
-from experiments.bench.charts import to_json_dict
+from experiments.bench.figure_parts import to_json_dict
 
 COLORS = {"naive": "#d62728", "sdpa": "#1f77b4", "flash": "#2ca02c", "efficient": "#9467bd", "math": "#ff7f0e"}
 # not the colours of the implementations above: these series are a different experiment

@@ -11,7 +11,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from experiments.bench.charts import TEMPLATE, to_json_dict
+from experiments.bench.figure_parts import TEMPLATE, to_json_dict
 
 MAP_COLUMNS = 2  # at most two heatmaps side by side, so each stays legible on a phone
 LAYER_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")

@@ -7,7 +7,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from experiments.bench.charts import TEMPLATE, to_json_dict
+from experiments.bench.figure_parts import TEMPLATE, to_json_dict
 
 COLORS = {"with KV cache": "#1f77b4", "without cache": "#d62728"}
 CLAIM_EXPONENTS = {"with KV cache": "exponent_with_cache", "without cache": "exponent_without_cache"}

@@ -8,7 +8,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from experiments.bench.charts import TEMPLATE, _device_label, to_json_dict
+from experiments.bench.figure_parts import TEMPLATE, device_label, to_json_dict
 
 PLACEMENT_COLORS = {"post": "#d62728", "pre": "#1f77b4"}
 # Lighter shades for shallower stacks in the per-layer panel: the deepest stack is drawn in full colour.
@@ -149,7 +149,7 @@ def layer_norm_placement_figure(result: dict[str, Any]) -> dict[str, Any]:
     fig.update_layout(
         title={
             "text": f"Post-LN vs Pre-LN on {result['environment'].get('device', '?')}"
-            f"<br><sup>{_device_label(result)} · lr {p.get('lr')}, {p.get('steps')} steps, "
+            f"<br><sup>{device_label(result)} · lr {p.get('lr')}, {p.get('steps')} steps, "
             f"warm-up {p.get('warmup_steps')} steps</sup>"
         },
         template=TEMPLATE,
