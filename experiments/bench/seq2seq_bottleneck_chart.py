@@ -17,17 +17,7 @@ def seq2seq_bottleneck_figure(result: dict[str, Any]) -> dict[str, Any]:
     lo, hi = result["train_range"]
     labels = result["model_labels"]
     fig = go.Figure()
-    # The band marks which lengths the models were trained on; everything right of it is extrapolation.
-    # Its label sits above 100 % (the y range leaves room), clear of every trace.
-    fig.add_vrect(
-        x0=lo - 0.5,
-        x1=hi + 0.5,
-        fillcolor="#2ca02c",
-        opacity=0.08,
-        line_width=0,
-        annotation_text="training lengths",
-        annotation_position="top left",
-    )
+    _shade_training_lengths(fig, lo, hi)
     for kind, accs in result["accuracy"].items():
         fig.add_trace(
             go.Scatter(
@@ -74,3 +64,19 @@ def seq2seq_bottleneck_figure(result: dict[str, Any]) -> dict[str, Any]:
         margin={"t": 90},
     )
     return to_json_dict(fig)
+
+
+def _shade_training_lengths(fig: go.Figure, lo: int, hi: int) -> None:
+    """A band over the lengths the models were trained on; everything right of it is extrapolation.
+
+    Its label sits above 100 % (the y range leaves room), clear of every trace.
+    """
+    fig.add_vrect(
+        x0=lo - 0.5,
+        x1=hi + 0.5,
+        fillcolor="#2ca02c",
+        opacity=0.08,
+        line_width=0,
+        annotation_text="training lengths",
+        annotation_position="top left",
+    )
