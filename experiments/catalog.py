@@ -78,11 +78,7 @@ def validate_params(name: str, params: Any, device_class: str) -> dict[str, Any]
     if not isinstance(params, dict):
         raise InvalidParamsError({"params": "must be a JSON object of parameter names to values"})
     config = registry.validate_params(name, params, device_class, memory_budgets=memory_budgets())
-    return json_safe(config_as_dict(config))
-
-
-# One config-to-dict function, the bench's; json_safe turns what is left of tuples into lists.
-config_as_dict = config_to_dict
+    return json_safe(config_to_dict(config))  # json_safe: the config's tuples become lists
 
 
 def params_hash(name: str, params: dict[str, Any]) -> str:

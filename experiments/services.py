@@ -304,14 +304,19 @@ def run_timeout_message() -> str:
     )
 
 
+def _overdue_reason(status: str) -> str:
+    """Why an overdue run failed: no worker took it (queued), or the one that did stopped or hung (running)."""
+    return queue_timeout_message() if status == Status.QUEUED else run_timeout_message()
+
+
 def reap_overdue_runs(*, now: datetime | None = None) -> int:
     """Fail every queued or running run past its deadline; return how many. Runs from beat and on submit."""
     now = now or timezone.now()
     overdue = ExperimentRun.objects.filter(ExperimentRun.overdue_q(now))
     reaped = 0
-    for status, reason in ((Status.QUEUED, queue_timeout_message()), (Status.RUNNING, run_timeout_message())):
+    for status in ExperimentRun.ACTIVE_STATUSES:
         run_ids = list(overdue.filter(status=status).values_list("pk", flat=True))
-        reaped += _mark_failed(overdue.filter(pk__in=run_ids, status=status), reason=reason, now=now)
+        reaped += _mark_failed(overdue.filter(pk__in=run_ids, status=status), reason=_overdue_reason(status), now=now)
         polling.forget(*run_ids)
     if reaped:
         logger.warning("reaped %d overdue experiment run(s)", reaped)
@@ -323,8 +328,7 @@ def reap_if_overdue(run: ExperimentRun, *, now: datetime | None = None) -> bool:
     now = now or timezone.now()
     if not run.is_overdue(now):
         return False
-    reason = queue_timeout_message() if run.status == Status.QUEUED else run_timeout_message()
     runs = ExperimentRun.objects.filter(ExperimentRun.overdue_q(now), pk=run.pk, status=run.status)
-    reaped = _mark_failed(runs, reason=reason, now=now)
+    reaped = _mark_failed(runs, reason=_overdue_reason(run.status), now=now)
     polling.forget(run.pk)
     return bool(reaped)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,21 +107,49 @@ def page_table(results: dict) -> list[list[str]]:
 
 
 def budget_table(results: dict) -> list[Row]:
-    rows: list[Row] = []
+    """One row per budget, in the order of the stages that measured them; a failed stage shows its error."""
     errors = results.get("errors", {})
+    rows = _query_rows(results.get("queries"))
+    if "pages" in results["stages"]:
+        rows += _page_rows(results.get("pages") or {}, error=errors.get("pages", ""))
+    rows += _minimal_view_rows(results.get("pages") or {})
+    rows += _stage_rows(results.get("certificates"), _certificate_rows, "Certificates", errors.get("certificates"))
+    rows += _stage_rows(results.get("queue"), _queue_rows, "200 progress readers", errors.get("queue"))
+    rows += _stage_rows(results.get("memory"), _web_memory_rows, "Web RSS", errors.get("memory"))
+    rows += _stage_rows(results.get("worker"), _worker_memory_rows, "Worker RSS", errors.get("worker"))
+    experiments = results.get("experiments")
+    if experiments is not None:
+        rows += experiment_rows(experiments)
+    rows += _wall_time_rows(results)
+    return rows
 
-    queries = results.get("queries")
-    if queries:
-        rows.append(Row("Constant query counts (lesson, course, verification, quiz) and no Markdown parsing on a warm "
-                        "lesson view", "tests pass", queries["summary"], _verdict(queries["passed"]),
-                        "tests/test_query_counts.py and the apps' own query tests"))
 
-    pages = results.get("pages") or {}
-    budgeted = ("lesson", "lesson_signed_in", "search", "verification", "quiz_submit")
-    for key in budgeted if "pages" in results["stages"] else ():
+def _stage_rows(
+    measured: dict | None, rows_of: Callable[[dict], list[Row]], label: str, error: str | None
+) -> list[Row]:
+    """The stage's rows when it measured something, else one "failed" row with its error (if it ran)."""
+    if measured:
+        return rows_of(measured)
+    if error is not None:
+        return [Row(label, "", "failed", "n/a", error)]
+    return []
+
+
+def _query_rows(queries: dict | None) -> list[Row]:
+    if not queries:
+        return []
+    return [Row("Constant query counts (lesson, course, verification, quiz) and no Markdown parsing on a warm "
+                "lesson view", "tests pass", queries["summary"], _verdict(queries["passed"]),
+                "tests/test_query_counts.py and the apps' own query tests")]
+
+
+def _page_rows(pages: dict, *, error: str) -> list[Row]:
+    """Each budgeted page: its capacity, its latency at the budget rate, and its errors."""
+    rows = []
+    for key in ("lesson", "lesson_signed_in", "search", "verification", "quiz_submit"):
         result = pages.get(key)
         if result is None:
-            rows.append(Row(key.replace("_", " "), "", "not measured", "n/a", errors.get("pages", "")))
+            rows.append(Row(key.replace("_", " "), "", "not measured", "n/a", error))
             continue
         capacity, paced = result["capacity"], result.get("at_budget_rate") or {}
         error_count = sum(capacity["errors"].values()) + sum((paced.get("errors") or {}).values())
@@ -135,76 +164,76 @@ def budget_table(results: dict) -> list[Row]:
             f">= {result['budget_rps']:.0f} req/s, p99 < {result['budget_p99_ms']:.0f} ms at 32 clients, 0% errors",
             measured, _verdict(page_ok(result)), note,
         ))
-    if pages.get("minimal") and pages.get("lesson"):
-        ratio = pages["minimal"]["capacity"]["rps"] / pages["lesson"]["capacity"]["rps"]
-        rows.append(Row("Our overhead vs Django's minimal view (lesson page)", "reported",
-                        f"minimal {pages['minimal']['capacity']['rps']:.0f} req/s vs lesson "
-                        f"{pages['lesson']['capacity']['rps']:.0f} req/s: {ratio:.1f}x", "info"))
-
-    certificates = results.get("certificates")
-    if certificates:
-        pdf, png, served = certificates["pdf"], certificates["png"], certificates["served"]
-        rows.append(Row("Certificate PDF generation", "median < 100 ms",
-                        f"median {pdf['median_ms']:.1f} ms (cold {pdf['cold_ms']:.0f} ms); full issue "
-                        f"{certificates['issue']['median_ms']:.1f} ms", _verdict(pdf["median_ms"] < 100)))
-        rows.append(Row("Share PNG generation", "median < 100 ms",
-                        f"median {png['median_ms']:.1f} ms (cold {png['cold_ms']:.0f} ms)",
-                        _verdict(png["median_ms"] < 100)))
-        for kind, label in (("pdf", "PDF"), ("png", "Share PNG")):
-            item = served[kind]
-            ok = item["stored_copy"] and not item["new_files_in_storage"]
-            rows.append(Row(f"{label} served from storage afterwards", "stored once, then read",
-                            f"GET median {item['median_ms']:.1f} ms; stored copy: "
-                            f"{'yes' if item['stored_copy'] else 'no (rendered on every request)'}", _verdict(ok)))
-    elif "certificates" in errors:
-        rows.append(Row("Certificates", "", "failed", "n/a", errors["certificates"]))
-
-    queue = results.get("queue")
-    if queue:
-        rows.append(Row("200 progress readers vs lesson page throughput", "slowdown <= 20%",
-                        f"{queue['without_readers_before']['rps']:.0f} / {queue['without_readers_after']['rps']:.0f} "
-                        f"req/s without, {queue['with_readers']['rps']:.0f} with: {queue['slowdown']:.0%} slower "
-                        f"(readers got {queue['readers']['rps']:.0f} polls/s, "
-                        f"p99 {queue['readers']['latency_ms']['p99']:.0f} ms)",
-                        _verdict(queue["slowdown"] <= 0.20 and queue["run_still_running"]),
-                        "" if queue["run_still_running"] else "the observed run finished before the measurement"))
-        etag = queue["etag"]
-        rows.append(Row("Run-detail endpoint ETag/304", "304 on If-None-Match",
-                        f"ETag {'yes' if etag['etag'] else 'no'}, 304 {'yes' if etag['not_modified'] else 'no'}",
-                        _verdict(etag["etag"] and etag["not_modified"])))
-    elif "queue" in errors:
-        rows.append(Row("200 progress readers", "", "failed", "n/a", errors["queue"]))
-
-    memory = results.get("memory")
-    if memory:
-        readings = ", ".join(f"{r['workers_rss_bytes'] / 2**20:.0f} MiB after {r['requests']}"
-                             for r in memory["readings"])
-        rows.append(Row("Web RSS, 10,000 vs 1,000 requests", "growth <= 10%",
-                        f"{readings} ({memory['growth']:+.1%}; sum of {memory['workers']} workers)",
-                        _verdict(memory["growth"] <= 0.10)))
-    elif "memory" in errors:
-        rows.append(Row("Web RSS", "", "failed", "n/a", errors["memory"]))
-    worker = results.get("worker")
-    if worker:
-        rows.append(Row(f"Worker RSS after {worker['runs']} small runs vs after 2", "growth <= 10%",
-                        f"{worker['rss_after_2_bytes'] / 2**20:.0f} -> {worker['rss_after_n_bytes'] / 2**20:.0f} MiB "
-                        f"({worker['growth']:+.1%})", _verdict(worker["growth"] <= 0.10)))
-    elif "worker" in errors:
-        rows.append(Row("Worker RSS", "", "failed", "n/a", errors["worker"]))
-
-    experiments = results.get("experiments")
-    if experiments is not None:
-        rows.extend(experiment_rows(experiments))
-
-    total = results.get("total_seconds")
-    if total is not None and set(results.get("stages", [])) >= {"pages", "experiments"}:
-        runs = ((results.get("experiments") or {}).get("runs") or {}).items()
-        cut = [name for name, run in runs if run.get("skipped") or run.get("returncode") == -9]
-        rows.append(Row("`make bench` wall time", "< 10 min, whole set",
-                        f"{total / 60:.1f} min (after `make setup`)" + (f", but cut short: {', '.join(cut)}"
-                                                                         if cut else ""),
-                        _verdict(total < TOTAL_BUDGET_S and not cut)))
     return rows
+
+
+def _minimal_view_rows(pages: dict) -> list[Row]:
+    if not (pages.get("minimal") and pages.get("lesson")):
+        return []
+    minimal, lesson = pages["minimal"]["capacity"]["rps"], pages["lesson"]["capacity"]["rps"]
+    return [Row("Our overhead vs Django's minimal view (lesson page)", "reported",
+                f"minimal {minimal:.0f} req/s vs lesson {lesson:.0f} req/s: {minimal / lesson:.1f}x", "info")]
+
+
+def _certificate_rows(certificates: dict) -> list[Row]:
+    """PDF and share image: rendering time, and served from the stored copy afterwards."""
+    pdf, png, served = certificates["pdf"], certificates["png"], certificates["served"]
+    rows = [
+        Row("Certificate PDF generation", "median < 100 ms",
+            f"median {pdf['median_ms']:.1f} ms (cold {pdf['cold_ms']:.0f} ms); full issue "
+            f"{certificates['issue']['median_ms']:.1f} ms", _verdict(pdf["median_ms"] < 100)),
+        Row("Share PNG generation", "median < 100 ms",
+            f"median {png['median_ms']:.1f} ms (cold {png['cold_ms']:.0f} ms)", _verdict(png["median_ms"] < 100)),
+    ]
+    for kind, label in (("pdf", "PDF"), ("png", "Share PNG")):
+        item = served[kind]
+        ok = item["stored_copy"] and not item["new_files_in_storage"]
+        rows.append(Row(f"{label} served from storage afterwards", "stored once, then read",
+                        f"GET median {item['median_ms']:.1f} ms; stored copy: "
+                        f"{'yes' if item['stored_copy'] else 'no (rendered on every request)'}", _verdict(ok)))
+    return rows
+
+
+def _queue_rows(queue: dict) -> list[Row]:
+    """Progress readers polling a running experiment, against the lesson page's throughput; the poll's ETag."""
+    etag = queue["etag"]
+    return [
+        Row("200 progress readers vs lesson page throughput", "slowdown <= 20%",
+            f"{queue['without_readers_before']['rps']:.0f} / {queue['without_readers_after']['rps']:.0f} "
+            f"req/s without, {queue['with_readers']['rps']:.0f} with: {queue['slowdown']:.0%} slower "
+            f"(readers got {queue['readers']['rps']:.0f} polls/s, "
+            f"p99 {queue['readers']['latency_ms']['p99']:.0f} ms)",
+            _verdict(queue["slowdown"] <= 0.20 and queue["run_still_running"]),
+            "" if queue["run_still_running"] else "the observed run finished before the measurement"),
+        Row("Run-detail endpoint ETag/304", "304 on If-None-Match",
+            f"ETag {'yes' if etag['etag'] else 'no'}, 304 {'yes' if etag['not_modified'] else 'no'}",
+            _verdict(etag["etag"] and etag["not_modified"])),
+    ]
+
+
+def _web_memory_rows(memory: dict) -> list[Row]:
+    readings = ", ".join(f"{r['workers_rss_bytes'] / 2**20:.0f} MiB after {r['requests']}" for r in memory["readings"])
+    return [Row("Web RSS, 10,000 vs 1,000 requests", "growth <= 10%",
+                f"{readings} ({memory['growth']:+.1%}; sum of {memory['workers']} workers)",
+                _verdict(memory["growth"] <= 0.10))]
+
+
+def _worker_memory_rows(worker: dict) -> list[Row]:
+    return [Row(f"Worker RSS after {worker['runs']} small runs vs after 2", "growth <= 10%",
+                f"{worker['rss_after_2_bytes'] / 2**20:.0f} -> {worker['rss_after_n_bytes'] / 2**20:.0f} MiB "
+                f"({worker['growth']:+.1%})", _verdict(worker["growth"] <= 0.10))]
+
+
+def _wall_time_rows(results: dict) -> list[Row]:
+    """`make bench` as a whole, when it measured both the pages and the experiments: under ten minutes, uncut."""
+    total = results.get("total_seconds")
+    if total is None or not set(results.get("stages", [])) >= {"pages", "experiments"}:
+        return []
+    runs = ((results.get("experiments") or {}).get("runs") or {}).items()
+    cut = [name for name, run in runs if run.get("skipped") or run.get("returncode") == -9]
+    return [Row("`make bench` wall time", "< 10 min, whole set",
+                f"{total / 60:.1f} min (after `make setup`)" + (f", but cut short: {', '.join(cut)}" if cut else ""),
+                _verdict(total < TOTAL_BUDGET_S and not cut))]
 
 
 def experiment_rows(experiments: dict) -> list[Row]:

@@ -17,7 +17,9 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from perf import report, web_memory
 from perf.common import (
@@ -232,7 +234,7 @@ def stage_experiments(deadline: float) -> dict:
     return {"available": True, "runs": runs, "figures": figures}
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=STAGES, help="run only these stages")
     parser.add_argument("--no-docs", action="store_true", help="do not update docs/performance.md")
@@ -240,7 +242,62 @@ def main(argv: list[str] | None = None) -> int:
                         help="development only: keep the last run's database (quiz submissions are used up)")
     parser.add_argument("--report-only", action="store_true",
                         help="measure nothing: print (and write to the docs) the table of the last results.json")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+class StageRunner:
+    """Runs the selected stages and records each one's figures, or its error without stopping the others."""
+
+    def __init__(self, results: dict, stages: list[str], started: float) -> None:
+        self.results, self.stages, self.started = results, stages, started
+
+    def log(self, what: str) -> None:
+        print(f"[{time.monotonic() - self.started:6.1f}s] {what} ...", flush=True)
+
+    def __call__(self, name: str, function: Callable[..., Any], *stage_args: Any) -> Any:
+        if name not in self.stages:
+            return None
+        self.log(name)
+        try:
+            value = function(*stage_args)
+        except Exception as exc:  # noqa: BLE001 - one stage's failure must not hide the others' figures
+            self.results["errors"][name] = f"{type(exc).__name__}: {exc}"
+            print(f"  FAILED: {self.results['errors'][name]}\n{traceback.format_exc()}", file=sys.stderr)
+            return None
+        self.results[name] = value
+        return value
+
+
+def _run_site_stages(stage: StageRunner, *, reuse_data: bool) -> None:
+    """The stages that need the site running: one web server (and its memory sampler) for all of them."""
+    results = stage.results
+    web = None
+    try:
+        stage.log("prepare (database, course, learners)")
+        fixtures = json.loads(FIXTURES_JSON.read_text()) if reuse_data else prepare()
+        pages = pages_for(fixtures)
+        web = start_web()
+        sampler = web_memory.RssCheckpoints(web)
+        sampler.start()
+        results["warm_up_first_answer_s"] = round(warm_up(web, list(pages.values()), workers=WEB_WORKERS), 2)
+        stage("pages", stage_pages, web, pages)
+        stage("certificates", stage_certificates, web, fixtures)
+        stage("queue", stage_queue, web, pages, fixtures)
+        stage("worker", stage_worker, web, fixtures)
+        stage("memory", stage_memory, sampler, pages)
+        sampler.stop()
+        stop_all([web])
+        web = None
+    except Exception as exc:  # noqa: BLE001 - setup failed: the site's stages cannot run, the experiments still can
+        results["errors"]["site"] = f"{type(exc).__name__}: {exc}"
+        print(f"  FAILED: {results['errors']['site']}\n{traceback.format_exc()}", file=sys.stderr)
+    finally:
+        if web is not None:
+            stop_all([web])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
     if args.report_only:
         results = json.loads(RESULTS_JSON.read_text())
         table = report.budget_table(results)
@@ -259,46 +316,10 @@ def main(argv: list[str] | None = None) -> int:
         "stages": stages,
         "errors": {},
     }
-
-    def stage(name: str, function, *stage_args):
-        if name not in stages:
-            return None
-        print(f"[{time.monotonic() - started:6.1f}s] {name} ...", flush=True)
-        try:
-            value = function(*stage_args)
-        except Exception as exc:  # noqa: BLE001 - one stage's failure must not hide the others' figures
-            results["errors"][name] = f"{type(exc).__name__}: {exc}"
-            print(f"  FAILED: {results['errors'][name]}\n{traceback.format_exc()}", file=sys.stderr)
-            return None
-        results[name] = value
-        return value
-
+    stage = StageRunner(results, stages, started)
     stage("queries", stage_queries)
-    needs_site = set(stages) - {"queries", "experiments"}
-    web = None
-    try:
-        if needs_site:
-            print(f"[{time.monotonic() - started:6.1f}s] prepare (database, course, learners) ...", flush=True)
-            fixtures = json.loads(FIXTURES_JSON.read_text()) if args.reuse_data else prepare()
-            pages = pages_for(fixtures)
-            web = start_web()
-            sampler = web_memory.RssCheckpoints(web)
-            sampler.start()
-            results["warm_up_first_answer_s"] = round(warm_up(web, list(pages.values()), workers=WEB_WORKERS), 2)
-            stage("pages", stage_pages, web, pages)
-            stage("certificates", stage_certificates, web, fixtures)
-            stage("queue", stage_queue, web, pages, fixtures)
-            stage("worker", stage_worker, web, fixtures)
-            stage("memory", stage_memory, sampler, pages)
-            sampler.stop()
-            stop_all([web])
-            web = None
-    except Exception as exc:  # noqa: BLE001 - setup failed: the site's stages cannot run, the experiments still can
-        results["errors"]["site"] = f"{type(exc).__name__}: {exc}"
-        print(f"  FAILED: {results['errors']['site']}\n{traceback.format_exc()}", file=sys.stderr)
-    finally:
-        if web is not None:
-            stop_all([web])
+    if set(stages) - {"queries", "experiments"}:
+        _run_site_stages(stage, reuse_data=args.reuse_data)
     stage("experiments", stage_experiments, started + report.TOTAL_BUDGET_S - 15)
 
     results["total_seconds"] = round(time.monotonic() - started, 1)

@@ -1,7 +1,8 @@
 """Quiz editing: Quiz admin with its questions inline, Question admin with its choices inline.
 
-The formsets refuse what would break grading: a question with fewer than two choices or without exactly one
-correct choice, and publishing a quiz that does not have exactly five such questions (a draft may have any).
+The formsets refuse what would break grading (the publishing rule is ``quizzes.rules``): a question with fewer than
+two choices or without exactly one correct choice, and publishing a quiz whose bank breaks the rule (a draft may
+have any questions).
 Attempts and progress are read-only records.
 """
 from __future__ import annotations
@@ -102,7 +103,7 @@ class QuestionAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Question | None = None) -> bool:
         # A published bank keeps at least five questions and its five first-attempt ones: unpublish first.
         if obj is not None and obj.quiz.published and (
-            obj.first_attempt or obj.quiz.questions.count() <= QUESTIONS_PER_QUIZ
+            obj.first_attempt or not rules.bank_is_large_enough(obj.quiz.questions.count() - 1)
         ):
             return False
         return super().has_delete_permission(request, obj)

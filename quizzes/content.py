@@ -69,31 +69,31 @@ def quiz_is_publishable(questions: list[dict]) -> bool:
 @transaction.atomic
 def save_quiz_data(module: Module, data: dict | None) -> None:
     """Create or update the module's quiz in place (by position), so existing attempts keep their rows."""
+    data = normalize_quiz_data(data)  # the file reader's cleaning, so the two never disagree
     if not data:
         return
-    questions = data.get("questions") or []
+    questions = data["questions"]
     quiz, _ = Quiz.objects.get_or_create(module=module)
-    quiz.pass_mark = int(data.get("pass_mark", 80))
-    quiz.cooloff_minutes = int(data.get("cooloff_minutes", 0))
+    quiz.pass_mark = data["pass_mark"]
+    quiz.cooloff_minutes = data.get("cooloff_minutes", 0)
     quiz.published = quiz_is_publishable(questions)
     quiz.save()
     existing_questions = list(quiz.questions.order_by("order", "id"))
-    for index, raw_question in enumerate(questions):
+    for index, canonical in enumerate(questions):
         question = existing_questions[index] if index < len(existing_questions) else Question(quiz=quiz)
         question.order = index
-        question.prompt = str(raw_question["prompt"]).strip()
-        question.explanation = str(raw_question.get("explanation", "")).strip()
-        question.section = str(raw_question.get("section", "") or "")
-        question.first_attempt = bool(raw_question.get("first_attempt", False))
+        question.prompt = canonical["prompt"]
+        question.explanation = canonical["explanation"]
+        question.section = canonical.get("section", "")
+        question.first_attempt = canonical.get("first_attempt", False)
         question.save()
         existing_choices = list(question.choices.order_by("order", "id"))
-        raw_choices = raw_question.get("choices", [])
-        for c_index, raw_choice in enumerate(raw_choices):
+        for c_index, raw_choice in enumerate(canonical["choices"]):
             text, correct = _choice_fields(raw_choice)
             choice = existing_choices[c_index] if c_index < len(existing_choices) else Choice(question=question)
-            choice.order, choice.text, choice.is_correct = c_index, text.strip(), correct
+            choice.order, choice.text, choice.is_correct = c_index, text, correct
             choice.save()
-        for stale in existing_choices[len(raw_choices):]:
+        for stale in existing_choices[len(canonical["choices"]):]:
             stale.delete()
     for stale in existing_questions[len(questions):]:
         stale.delete()

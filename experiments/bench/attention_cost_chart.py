@@ -16,7 +16,7 @@ from experiments.bench.attention_cost import (
     UNSCALED,
     series_label,
 )
-from experiments.bench.charts import to_json_dict
+from experiments.bench.figure_parts import TEMPLATE, claim_trace, level_trace, power_law_through, to_json_dict
 
 COLORS = {"naive": "#d62728", "sdpa": "#1f77b4", "flash": "#2ca02c", "efficient": "#9467bd", "math": "#ff7f0e"}
 # not the colours of the implementations above: these series are a different experiment
@@ -24,9 +24,13 @@ SATURATION_COLORS = {SCALED: "#17becf", UNSCALED: "#8c564b"}
 CLAIM_COLOR = "#555555"
 
 
-def _claim_line(xs: list[float], x0: float, y0: float, exponent: float) -> list[float]:
-    """A power law y = y0 (x / x0)^exponent through the measured point (x0, y0)."""
-    return [y0 * (x / x0) ** exponent for x in xs]
+# The claims about time and memory against n: (column, implementation, which pass, measured key, exponent, name).
+# The first measured pass of the naive implementation for its n²; the last (forward+backward where run) of the fused.
+SCALING_CLAIMS = (
+    (1, "naive", 0, "median_ms", 2.0, "claim: time ∝ n² (Vaswani et al. 2017)"),
+    (2, "naive", 0, "peak_mib", 2.0, "claim: naive memory ∝ n² (Vaswani et al. 2017)"),
+    (2, "sdpa", -1, "peak_mib", 1.0, "claim: fused memory ∝ n (Dao et al. 2022)"),
+)
 
 
 def _series(points: list[dict[str, Any]], impl: str, direction: str, key: str) -> tuple[list[int], list[float]]:
@@ -38,13 +42,31 @@ def _series(points: list[dict[str, Any]], impl: str, direction: str, key: str) -
 def attention_cost_figure(result: dict[str, Any]) -> dict[str, Any]:
     """Four panels; measured lines solid (forward) or dotted (forward+backward), claims dashed and grey."""
     points = result["points"]
-    params = result["params"]
-    exponents = result["exponents"]
-    fig = make_subplots(rows=2, cols=2, subplot_titles=(TIME_CHART, MEMORY_CHART, ENTROPY_CHART, GRADIENT_CHART),
-                        vertical_spacing=0.16, horizontal_spacing=0.12)
-    impls = list(dict.fromkeys(p["impl"] for p in points))
     directions = list(dict.fromkeys(p["pass"] for p in points))
     ns = sorted({p["n"] for p in points})
+    fig = make_subplots(rows=2, cols=2, subplot_titles=(TIME_CHART, MEMORY_CHART, ENTROPY_CHART, GRADIENT_CHART),
+                        vertical_spacing=0.16, horizontal_spacing=0.12)
+    _add_scaling_panels(fig, points, directions=directions, exponents=result["exponents"])
+    _add_scaling_claims(fig, points, directions=directions, ns=ns)
+    _add_saturation_panels(fig, result["saturation"])
+    _set_axes(fig, ns=ns, dims=result["saturation"]["dims"])
+    env = result.get("environment", {})
+    fig.update_layout(
+        title={"text": f"Attention cost on {env.get('device', '?')} ({result['params'].get('dtype', '')})"},
+        template=TEMPLATE,
+        legend={"orientation": "h", "y": -0.15},
+        margin={"t": 70},
+        height=760,
+    )
+    return to_json_dict(fig)
+
+
+def _add_scaling_panels(
+    fig: go.Figure, points: list[dict[str, Any]], *, directions: list[str], exponents: dict[str, Any]
+) -> None:
+    """Top row: time (left) and peak memory (right) against n, one line per implementation and pass, each
+    named with its fitted exponent."""
+    impls = list(dict.fromkeys(p["impl"] for p in points))
     for col, key, unit, chart in ((1, "median_ms", "ms", "time"), (2, "peak_mib", "MiB", "memory")):
         for impl in impls:
             for direction in directions:
@@ -65,23 +87,24 @@ def attention_cost_figure(result: dict[str, Any]) -> dict[str, Any]:
                     ),
                     row=1, col=col,
                 )
-    # The claims, each through the measured point at the largest n of the series it is about (small n carry
-    # fixed overheads and, on the CPU, allocator noise).
-    claims = [
-        (1, "naive", directions[0], "median_ms", 2.0, "claim: time ∝ n² (Vaswani et al. 2017)"),
-        (2, "naive", directions[0], "peak_mib", 2.0, "claim: naive memory ∝ n² (Vaswani et al. 2017)"),
-        (2, "sdpa", directions[-1], "peak_mib", 1.0, "claim: fused memory ∝ n (Dao et al. 2022)"),
-    ]
-    for col, impl, direction, key, exponent, name in claims:
-        xs, ys = _series(points, impl, direction, key)
+
+
+def _add_scaling_claims(fig: go.Figure, points: list[dict[str, Any]], *, directions: list[str], ns: list[int]) -> None:
+    """Top row: each claim through the measured point at the largest n of the series it is about (small n carry
+    fixed overheads and, on the CPU, allocator noise)."""
+    for col, impl, direction_index, key, exponent, name in SCALING_CLAIMS:
+        xs, ys = _series(points, impl, directions[direction_index], key)
         if xs:
             fig.add_trace(
-                go.Scatter(x=ns, y=_claim_line(ns, xs[-1], ys[-1], exponent), mode="lines", name=name,
-                           line={"color": CLAIM_COLOR, "dash": "dash", "width": 1.5}, hoverinfo="skip"),
+                claim_trace(x=ns, y=power_law_through(ns, x0=xs[-1], y0=ys[-1], exponent=exponent), name=name,
+                            color=CLAIM_COLOR, hoverinfo="skip"),
                 row=1, col=col,
             )
 
-    sat = result["saturation"]
+
+def _add_saturation_panels(fig: go.Figure, sat: dict[str, Any]) -> None:
+    """Bottom row: softmax entropy (left) and gradient (right) against d_k, with and without the 1/√d_k scale;
+    the claim that scaling keeps the entropy flat, and the entropy of uniform attention."""
     dims = sat["dims"]
     for col, key, fmt in ((1, "entropy", ".3f"), (2, "grad_median", ".3g")):
         for series, stats in ((SCALED, sat["scaled"]), (UNSCALED, sat["unscaled"])):
@@ -94,24 +117,22 @@ def attention_cost_figure(result: dict[str, Any]) -> dict[str, Any]:
                 ),
                 row=2, col=col,
             )
-    if dims:
-        fig.add_trace(
-            go.Scatter(
-                x=[dims[0], dims[-1]], y=[sat["scaled"][0]["entropy"]] * 2, mode="lines",
-                name="claim: scaled entropy flat in d_k (Vaswani et al. 2017)",
-                line={"color": CLAIM_COLOR, "dash": "dash", "width": 1.5}, hoverinfo="skip",
-            ),
-            row=2, col=1,
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=[dims[0], dims[-1]], y=[sat["max_entropy"]] * 2, mode="lines",
-                name=f"uniform attention, ln {sat['keys']}", line={"color": "#999999", "dash": "dot", "width": 1},
-                hoverinfo="skip",
-            ),
-            row=2, col=1,
-        )
+    if not dims:
+        return
+    fig.add_trace(
+        claim_trace(x=[dims[0], dims[-1]], y=[sat["scaled"][0]["entropy"]] * 2,
+                    name="claim: scaled entropy flat in d_k (Vaswani et al. 2017)", color=CLAIM_COLOR,
+                    hoverinfo="skip"),
+        row=2, col=1,
+    )
+    fig.add_trace(
+        level_trace(x0=dims[0], x1=dims[-1], y=sat["max_entropy"], name=f"uniform attention, ln {sat['keys']}",
+                    color="#999999", hoverinfo="skip"),
+        row=2, col=1,
+    )
 
+
+def _set_axes(fig: go.Figure, *, ns: list[int], dims: list[int]) -> None:
     for col in (1, 2):
         fig.update_xaxes(type="log", title_text="sequence length n (tokens)", tickvals=ns, row=1, col=col)
         fig.update_yaxes(type="log", dtick=1, exponentformat="power", row=1, col=col)
@@ -120,14 +141,3 @@ def attention_cost_figure(result: dict[str, Any]) -> dict[str, Any]:
     fig.update_yaxes(title_text="MiB above Q, K, V", row=1, col=2)
     fig.update_yaxes(title_text="nats", rangemode="tozero", row=2, col=1)
     fig.update_yaxes(title_text="median gradient norm", type="log", dtick=1, exponentformat="power", row=2, col=2)
-    env = result.get("environment", {})
-    device = env.get("device", "?")
-    fig.update_layout(
-        title={"text": f"Attention cost on {device} ({params.get('dtype', '')})"},
-        template="plotly_white",
-        legend={"orientation": "h", "y": -0.15},
-        margin={"t": 70},
-        height=760,
-    )
-    return to_json_dict(fig)
-

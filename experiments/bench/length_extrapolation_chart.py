@@ -6,7 +6,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from experiments.bench.charts import TEMPLATE, to_json_dict
+from experiments.bench.figure_parts import TEMPLATE, claim_trace, to_json_dict
 
 SCHEME_COLORS = {
     "sinusoidal": "#1f77b4",
@@ -47,12 +47,11 @@ def length_extrapolation_figure(result: dict[str, Any]) -> dict[str, Any]:
     if alibi and train_len in lengths and alibi[lengths.index(train_len)] is not None:
         level = alibi[lengths.index(train_len)]
         fig.add_trace(
-            go.Scatter(
+            claim_trace(
                 x=[train_len, lengths[-1]],
                 y=[level, level],
-                mode="lines",
                 name=f"Claim: ALiBi holds ({result['claim']['source']})",
-                line={"color": SCHEME_COLORS["alibi"], "dash": "dash", "width": 1.5},
+                color=SCHEME_COLORS["alibi"],
                 hovertemplate="claim: ALiBi keeps its accuracy at L<br>%{y:.1%}<extra></extra>",
             )
         )

@@ -6,7 +6,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from experiments.bench.charts import TEMPLATE, _device_label, to_json_dict
+from experiments.bench.figure_parts import TEMPLATE, claim_trace, device_label, level_trace, to_json_dict
 
 COLORS = {"plain": "#d62728", "attention": "#1f77b4"}
 
@@ -17,17 +17,7 @@ def seq2seq_bottleneck_figure(result: dict[str, Any]) -> dict[str, Any]:
     lo, hi = result["train_range"]
     labels = result["model_labels"]
     fig = go.Figure()
-    # The band marks which lengths the models were trained on; everything right of it is extrapolation.
-    # Its label sits above 100 % (the y range leaves room), clear of every trace.
-    fig.add_vrect(
-        x0=lo - 0.5,
-        x1=hi + 0.5,
-        fillcolor="#2ca02c",
-        opacity=0.08,
-        line_width=0,
-        annotation_text="training lengths",
-        annotation_position="top left",
-    )
+    _shade_training_lengths(fig, lo, hi)
     for kind, accs in result["accuracy"].items():
         fig.add_trace(
             go.Scatter(
@@ -43,23 +33,21 @@ def seq2seq_bottleneck_figure(result: dict[str, Any]) -> dict[str, Any]:
     if attention:
         claim = result["claim"]
         fig.add_trace(
-            go.Scatter(
+            claim_trace(
                 x=[lengths[0], lengths[-1]],
                 y=[attention[0], attention[0]],
-                mode="lines",
                 name=f"Claim ({claim['short_source']}): attention holds",
-                line={"color": COLORS["attention"], "dash": "dash", "width": 1.5},
+                color=COLORS["attention"],
                 hovertemplate="claimed: accuracy stays at %{y:.1%}<extra></extra>",
             )
         )
     chance = float(result["chance"])
     fig.add_trace(
-        go.Scatter(
-            x=[lengths[0], lengths[-1]],
-            y=[chance, chance],
-            mode="lines",
+        level_trace(
+            x0=lengths[0],
+            x1=lengths[-1],
+            y=chance,
             name=f"Chance (1/{round(1 / chance)})",
-            line={"color": "#555", "dash": "dot", "width": 1},
             hovertemplate="chance %{y:.1%}<extra></extra>",
         )
     )
@@ -67,7 +55,7 @@ def seq2seq_bottleneck_figure(result: dict[str, Any]) -> dict[str, Any]:
     fig.update_layout(
         title={
             "text": "Token accuracy by source length"
-            f"<br><sup>{_device_label(result)} · {p.get('task')} task, {p.get('steps')} steps</sup>"
+            f"<br><sup>{device_label(result)} · {p.get('task')} task, {p.get('steps')} steps</sup>"
         },
         template=TEMPLATE,
         xaxis={"title": {"text": "source length (tokens)"}, "tickvals": lengths},
@@ -76,3 +64,19 @@ def seq2seq_bottleneck_figure(result: dict[str, Any]) -> dict[str, Any]:
         margin={"t": 90},
     )
     return to_json_dict(fig)
+
+
+def _shade_training_lengths(fig: go.Figure, lo: int, hi: int) -> None:
+    """A band over the lengths the models were trained on; everything right of it is extrapolation.
+
+    Its label sits above 100 % (the y range leaves room), clear of every trace.
+    """
+    fig.add_vrect(
+        x0=lo - 0.5,
+        x1=hi + 0.5,
+        fillcolor="#2ca02c",
+        opacity=0.08,
+        line_width=0,
+        annotation_text="training lengths",
+        annotation_position="top left",
+    )

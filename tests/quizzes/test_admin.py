@@ -107,6 +107,22 @@ def test_a_published_quiz_bank_can_grow_with_valid_questions(admin_client, quiz)
     assert quiz.questions.count() == 6
 
 
+def test_a_question_of_a_published_quiz_is_deleted_only_while_the_bank_keeps_five(admin_client, quiz):
+    def delete_page(question: Question) -> int:
+        return admin_client.get(reverse("admin:quizzes_question_delete", args=[question.pk])).status_code
+
+    fifth = quiz.questions.order_by("order").last()
+    assert quiz.questions.count() == 5
+    assert delete_page(fifth) == 403
+
+    Question.objects.create(quiz=quiz, order=6, prompt="Sixth?", explanation="Because.")
+    assert delete_page(fifth) == 200
+
+    fifth.first_attempt = True
+    fifth.save(update_fields=["first_attempt"])
+    assert delete_page(fifth) == 403, "the first attempt's questions stay while the quiz is published"
+
+
 def test_a_published_quiz_keeps_five_first_attempt_questions_or_none(admin_client, quiz):
     url = reverse("admin:quizzes_quiz_change", args=[quiz.pk])
     data = _quiz_post(quiz, published=True)
