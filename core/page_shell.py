@@ -77,27 +77,31 @@ class Holes(Mapping[str, SafeString]):
 
 @dataclass(frozen=True)
 class Shell:
-    """A rendered page cut at its holes: literal text at even positions, hole names at odd ones."""
+    """A rendered page cut at its holes: literal text (UTF-8, encoded once) at even positions, hole names at odd
+    ones."""
 
-    pieces: tuple[str, ...]
+    pieces: tuple[bytes | str, ...]
     facts: Any = None  # what the caller needs to know about the render (e.g. the state it depended on)
 
     @classmethod
     def cut(cls, html: str, holes: Holes, *, facts: Any = None) -> Shell:
         html = _CSRF_INPUT.sub(lambda m: f"{m.group(1)}{holes[CSRF_HOLE]}{m.group(2)}", html)
-        return cls(pieces=tuple(re.split(re.escape(holes.prefix) + r"(\w+)-", html)), facts=facts)
+        parts = re.split(re.escape(holes.prefix) + r"(\w+)-", html)
+        # The page is ~150 KB: encoding it per request was a tenth of a filled request's cost.
+        pieces = tuple(part if index % 2 else part.encode() for index, part in enumerate(parts))
+        return cls(pieces=pieces, facts=facts)
 
     @property
     def hole_names(self) -> frozenset[str]:
         return frozenset(self.pieces[1::2])
 
-    def fill(self, values: Mapping[str, str]) -> str:
-        """The page for one reader; ``values`` must name every hole (a missing one is a KeyError, never a
-        marker left in the page)."""
+    def fill(self, values: Mapping[str, str]) -> bytes:
+        """The page for one reader, as UTF-8; ``values`` must name every hole (a missing one is a KeyError, never
+        a marker left in the page)."""
         pieces = list(self.pieces)
         for index in range(1, len(pieces), 2):
-            pieces[index] = values[pieces[index]]
-        return "".join(pieces)
+            pieces[index] = values[pieces[index]].encode()
+        return b"".join(pieces)
 
 
 def _seconds() -> int:
