@@ -38,7 +38,7 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def _seconds() -> float:
-    return float(getattr(settings, "SIGNED_IN_USER_COPY_SECONDS", 60))
+    return float(settings.SIGNED_IN_USER_COPY_SECONDS)
 
 
 class UserCopies:
@@ -101,7 +101,6 @@ def signed_in_user(request: HttpRequest) -> Any:
         return auth.get_user(request)
     user = _copies.get(pk)
     if user is not None and user.is_active and constant_time_compare(session_hash, user.get_session_auth_hash()):
-        user.backend = MODEL_BACKEND
         return user
     generation = page_cache.current_generation(NAMESPACE)  # read before the row: a change meanwhile is a miss
     user = auth.get_user(request)

@@ -78,6 +78,10 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# How long a process may reuse a signed-in user's row while no user has been saved (accounts/signed_in.py);
+# it bounds only changes made behind Django's back (raw SQL); 0 reads the row on every request, as Django does.
+SIGNED_IN_USER_COPY_SECONDS = int(os.environ.get("SIGNED_IN_USER_COPY_SECONDS", "60"))
+
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
