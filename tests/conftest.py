@@ -167,21 +167,19 @@ def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         if is_browser_test(item.path):
             item.add_marker(pytest.mark.browser)
-        if slow_reason(path=item.path, fixturenames=item.fixturenames):
-            item.add_marker(pytest.mark.slow)
+        reason = slow_reason(path=item.path, fixturenames=item.fixturenames)
+        if reason:
+            item.add_marker(pytest.mark.slow(reason=reason))
 
 
-_seconds_so_far: dict[str, float] = {}
 _unmarked_slow_tests: list[tuple[float, str]] = []
 
 
 def pytest_runtest_logreport(report) -> None:
-    """Time each test from its fixtures' set-up to its teardown."""
-    seconds = _seconds_so_far.pop(report.nodeid, 0.0) + report.duration
-    if report.when != "teardown":
-        _seconds_so_far[report.nodeid] = seconds
-    elif "slow" not in report.keywords and seconds > FAST_TEST_BUDGET_S:
-        _unmarked_slow_tests.append((seconds, report.nodeid))
+    """Note a test not marked slow whose body ran over budget. Only the body: the session's database set-up lands
+    in the first test's set-up, and fixtures that cost seconds are marked slow by tests/support/slow.py."""
+    if report.when == "call" and "slow" not in report.keywords and report.duration > FAST_TEST_BUDGET_S:
+        _unmarked_slow_tests.append((report.duration, report.nodeid))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:

@@ -2,7 +2,8 @@
 
 tests/conftest.py marks a test `slow` when ``slow_reason`` gives a reason, so a new browser test, a new test on a
 real worker or on the real course is slow without anyone remembering to say so. Tests slow for a reason of their
-own (a listing run, a memory measurement, a long simulated attack) carry ``@pytest.mark.slow`` by hand.
+own (the course's listings and notebook run, peak-memory measurements of real runs, a fresh interpreter importing
+torch, a deliberately hung broker) carry ``@pytest.mark.slow`` by hand.
 """
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ SLOW_FIXTURES = {
     "course_copy": "loads a copy of the real course (tests/lessons: the loader and exporter round trips)",
     "redis_server": "starts a redis-server of its own, then hangs or kills it",
 }
-# A test not marked slow that takes longer than this is named after a `make test-fast` run, to be marked or made
-# faster; the fast subset stays under a minute only if its tests stay this quick.
+# A test not marked slow whose body takes longer than this is named at the end of the run, to be marked or made
+# quicker: the fast subset stays under a minute only while its tests stay this quick.
 FAST_TEST_BUDGET_S = 2.0
 
 
