@@ -24,7 +24,7 @@ help:
 	@echo "make bench  - run the benchmarks under perf/"
 	@echo "make gpu-check - every experiment at its CUDA defaults: time, peak GPU memory vs estimate (needs a GPU)"
 	@echo "make lint   - ruff (CI runs it before the tests)"
-	@echo "make test-fast - the quick subset: no browser, no real worker, no lesson listings"
+	@echo "make test-fast - the quick subset (tests not marked slow): no browser, real worker, real course or memory measurement"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -64,9 +64,10 @@ test: setup
 lint: install
 	$(VENV)/bin/ruff check .
 
-# The quick subset for development: no browser, no real worker, no lesson listings.
-test-fast: setup
-	$(PY) -m pytest -m "not slow" -q -x $(PYTEST_ARGS)
+# The quick subset for development, on the same database as `make test`: every test not marked slow (what makes a
+# test slow is in tests/support/slow.py: browser, real workers and services, the real course, memory measurements).
+test-fast:
+	@$(MAKE) --no-print-directory test PYTEST_ARGS='-m "not slow" -q -x $(PYTEST_ARGS)'
 
 bench: setup
 	$(PY) -m perf.run_all

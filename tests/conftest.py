@@ -1,39 +1,31 @@
-"""Shared fixtures. Services (PostgreSQL, Redis) are required in CI: missing means fail, not skip."""
+"""Shared fixtures. Services (PostgreSQL, Redis) are required in CI: missing means fail, not skip.
+
+Fixtures live in conftest files; everything else a test needs from outside its own module (factories, helpers
+that act like a learner, the browser harness...) lives in ``tests.support`` and is imported from there.
+"""
 from __future__ import annotations
 
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
-REPO = Path(__file__).resolve().parent.parent
-COURSE_DIR = REPO / "content" / "transformers-architecture"
-PG_URL = os.environ.get("PG_TEST_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
-
-
-def _port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def require_service(name: str, host: str, port: int) -> None:
-    if _port_open(host, port):
-        return
-    message = f"{name} is not reachable on {host}:{port}"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{message}; CI must exercise the real service", pytrace=False)
-    pytest.skip(message)
+from tests.support.factories import UserFactory, make_course
+from tests.support.paths import COURSE_DIR, REPO
+from tests.support.quizzes import complete_modules
+from tests.support.services import (
+    PG_URL,
+    REDIS_HOST,
+    REDIS_PORT,
+    database_url_of_current_test_db,
+    require_service,
+)
+from tests.support.slow import FAST_TEST_BUDGET_S, is_browser_test, slow_reason
 
 
 @pytest.fixture
@@ -66,8 +58,6 @@ def course(db):
 
 @pytest.fixture
 def user(db):
-    from tests.factories import UserFactory
-
     return UserFactory(username="ada", full_name="Ada Lovelace")
 
 
@@ -77,16 +67,27 @@ def signed_in_client(client, user):
     return client
 
 
-def _database_url_of_current_test_db() -> str:
-    from django.db import connection
+@pytest.fixture
+def certificate_files(settings, tmp_path) -> None:
+    """PDFs and the signing key go to this test's own folder, never the developer's .var/."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CERTIFICATE_SIGNING_KEY = ""
+    settings.CERTIFICATE_SIGNING_KEY_PATH = tmp_path / "signing-key.json"
 
-    settings = connection.settings_dict
-    if settings["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{settings['NAME']}"
-    user = settings.get("USER") or "postgres"
-    host = settings.get("HOST") or "127.0.0.1"
-    port = settings.get("PORT") or 5432
-    return f"postgres://{user}@{host}:{port}/{settings['NAME']}"
+
+@pytest.fixture
+def seven_modules(db):
+    """A course like the real one, seven modules with a quiz each, built without the content files."""
+    return make_course(modules=7)
+
+
+@pytest.fixture
+def certificate(user, seven_modules, certificate_files):
+    """Ada's certificate, issued the way completion issues it."""
+    from certificates.services import issue_certificate
+
+    complete_modules(user, seven_modules)
+    return issue_certificate(user=user, course=seven_modules)
 
 
 @pytest.fixture
@@ -104,7 +105,7 @@ def celery_worker_process(transactional_db, redis_url, tmp_path, worker_env):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "DATABASE_URL": _database_url_of_current_test_db(),
+        "DATABASE_URL": database_url_of_current_test_db(),
         "CELERY_BROKER_URL": redis_url,
         "CELERY_RESULT_BACKEND": redis_url,
         "TA_VAR_DIR": str(tmp_path / "var"),
@@ -160,14 +161,31 @@ def pytest_report_header(config) -> str:
     return f"test database: {os.environ.get('TEST_DATABASE_URL') or 'SQLite file'}; chromium: {shutil.which('chromium')}"
 
 
-# Fixtures that start a real process (a Celery worker, a live server for Chromium): a test using one is slow.
-_SLOW_FIXTURES = {"celery_worker_process", "live_server", "site", "page"}
-
-
 def pytest_collection_modifyitems(config, items) -> None:
-    """Mark every browser, integration and real-worker test `slow`, so `make test-fast` (-m "not slow") is a quick
-    subset for developers while `make test` and CI run everything."""
+    """Mark the tests that tests.support.slow finds slow, and everything under tests/browser/ `browser`, so new
+    tests are marked by where they live and what they use rather than by someone remembering to."""
     for item in items:
-        path = str(item.path)
-        if "/tests/browser/" in path or "/tests/integration/" in path or _SLOW_FIXTURES & set(item.fixturenames):
-            item.add_marker(pytest.mark.slow)
+        if is_browser_test(item.path):
+            item.add_marker(pytest.mark.browser)
+        reason = slow_reason(path=item.path, fixturenames=item.fixturenames)
+        if reason:
+            item.add_marker(pytest.mark.slow(reason=reason))
+
+
+_unmarked_slow_tests: list[tuple[float, str]] = []
+
+
+def pytest_runtest_logreport(report) -> None:
+    """Note a test not marked slow whose body ran over budget. Only the body: the session's database set-up lands
+    in the first test's set-up, and fixtures that cost seconds are marked slow by tests/support/slow.py."""
+    if report.when == "call" and "slow" not in report.keywords and report.duration > FAST_TEST_BUDGET_S:
+        _unmarked_slow_tests.append((report.duration, report.nodeid))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Name the tests of the fast subset that took longer than its budget: mark them slow or make them quicker."""
+    if not _unmarked_slow_tests:
+        return
+    terminalreporter.section(f"tests not marked slow that took over {FAST_TEST_BUDGET_S:.0f} s")
+    for duration, nodeid in sorted(_unmarked_slow_tests, reverse=True):
+        terminalreporter.write_line(f"{duration:5.1f} s  {nodeid}")

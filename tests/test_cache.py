@@ -9,7 +9,7 @@ import pytest
 
 from core import cache as resilient
 from core.cache import ResilientRedisCache
-from tests.integration.test_broker_outage import RedisServer, free_port, require_binary
+from tests.support.services import RedisServer, free_port, require_binary
 
 
 @pytest.fixture

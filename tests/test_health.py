@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

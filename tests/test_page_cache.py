@@ -14,8 +14,7 @@ from certificates.services import revoke_certificate
 from core.cache import ResilientRedisCache
 from experiments import services as experiment_services
 from lessons.models import Lesson
-from tests.certificates.conftest import certificate, complete_modules, seven_modules  # noqa: F401
-from tests.experiments.factories import SMALL_FIGURE, SMALL_RESULT, ExperimentRunFactory
+from tests.support.factories import SMALL_FIGURE, SMALL_RESULT, ExperimentRunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -111,7 +110,7 @@ def test_a_successful_experiment_run_replaces_the_cached_lesson_chart(client, co
     assert "measured just now by the test" in response.content.decode()
 
 
-def test_revoking_a_certificate_shows_on_its_cached_verification_page(client, certificate):  # noqa: F811
+def test_revoking_a_certificate_shows_on_its_cached_verification_page(client, certificate):
     url = reverse("certificates:verify", kwargs={"credential_id": certificate.credential_id})
     first = fetch_twice(client, url)
     assert first["X-Page-Cache"] == "hit"

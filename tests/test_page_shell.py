@@ -13,8 +13,7 @@ from django.utils import timezone
 from experiments import services as experiment_services
 from lessons.models import Lesson
 from quizzes.models import ModuleProgress
-from tests.experiments.factories import SMALL_FIGURE, SMALL_RESULT, ExperimentRunFactory
-from tests.factories import UserFactory
+from tests.support.factories import SMALL_FIGURE, SMALL_RESULT, ExperimentRunFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

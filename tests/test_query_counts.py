@@ -14,8 +14,7 @@ from django.utils import timezone
 
 from certificates.services import issue_certificate
 from quizzes.models import ModuleProgress
-from tests.factories import UserFactory
-from tests.quizzes.factories import make_course
+from tests.support.factories import UserFactory, make_course
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 
 @pytest.fixture

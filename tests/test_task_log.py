@@ -100,7 +100,7 @@ def test_a_retried_run_logs_a_retry_line_and_the_next_run_logs_its_own(task_line
 @pytest.mark.django_db
 def test_an_experiment_run_task_carries_the_run_id_of_its_experiment_run(task_lines):
     from experiments.tasks import run_experiment
-    from tests.experiments.factories import ExperimentRunFactory
+    from tests.support.factories import ExperimentRunFactory
 
     finished = ExperimentRunFactory(succeeded=True)  # a redelivery of a finished run: claimed by nobody, no torch
 

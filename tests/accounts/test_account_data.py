@@ -12,11 +12,8 @@ from certificates.models import Certificate
 from certificates.services import issue_certificate
 from experiments.models import ExperimentRun
 from quizzes.models import Attempt, ModuleProgress
-from tests.certificates.conftest import complete_modules
-from tests.experiments.factories import ExperimentRunFactory
-from tests.factories import UserFactory
-from tests.quizzes.factories import make_course
-from tests.quizzes.helpers import take_quiz
+from tests.support.factories import ExperimentRunFactory, UserFactory, make_course
+from tests.support.quizzes import complete_modules, take_quiz
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery staple"

@@ -8,10 +8,8 @@ from django.test import Client
 
 from accounts.models import User
 from certificates.models import Certificate
-from tests.certificates.conftest import complete_modules
-from tests.factories import UserFactory
-from tests.quizzes.factories import make_course
-from tests.quizzes.helpers import take_quiz
+from tests.support.factories import UserFactory, make_course
+from tests.support.quizzes import complete_modules, take_quiz
 
 pytestmark = pytest.mark.django_db
 SITE = "https://academy.example.org"

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from core.client_ip import client_ip
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -40,8 +40,8 @@ def test_password_reset_mails_to_one_address_are_limited(client, settings, mailo
 
 def test_name_corrections_are_limited_per_account(settings):
     from certificates.services import issue_certificate
-    from tests.certificates.conftest import complete_modules
-    from tests.quizzes.factories import make_course
+    from tests.support.factories import make_course
+    from tests.support.quizzes import complete_modules
 
     settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "rename": {"ip": "100/d", "user": "2/d"}}
     user = UserFactory(full_name="Ada Lovelace")

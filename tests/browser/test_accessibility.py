@@ -1,9 +1,7 @@
 """axe-core on the main pages: no serious or critical violations, for anonymous visitors and signed-in learners."""
-import pytest
 
-from tests.browser.conftest import COURSE_URL_PATH, accessibility_violations, answer_quiz
-
-pytestmark = pytest.mark.browser
+from tests.support.browser import accessibility_violations, answer_quiz
+from tests.support.paths import COURSE_URL_PATH
 
 # The syntax-highlighted tokens inside code listings are thousands of <span>s per lesson, which makes axe's
 # colour-contrast rule take seconds per page. Their colours come from one stylesheet section shared by every

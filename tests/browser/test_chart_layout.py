@@ -1,9 +1,10 @@
 """Every registered experiment's chart reads well on a phone and on a laptop.
 
 Each experiment is run for real at toy sizes (once per test session), its stored result is shown in a real panel
-(``chart_urls``), and Chromium draws it at 390x844 and at 1366x768. Then every text box of the chart's SVG (title,
-subplot and axis titles, tick labels, legend entries, annotations) must stay clear of every other one and inside
-the chart's own box. A newly registered experiment is covered as soon as it has an entry in ``TINY_PARAMS``.
+(``tests.support.chart_urls``), and Chromium draws it at 390x844 and at 1366x768. Then every text box of the
+chart's SVG (title, subplot and axis titles, tick labels, legend entries, annotations) must stay clear of every
+other one and inside the chart's own box. A newly registered experiment is covered as soon as it has an entry in
+``TINY_PARAMS`` (tests/support/charts.py).
 """
 from __future__ import annotations
 
@@ -13,49 +14,13 @@ from pathlib import Path
 import pytest
 
 from experiments.bench import registry
-from tests.browser.conftest import REPO, BrowserErrors, _new_context
+from tests.support.browser import BrowserErrors, new_context
+from tests.support.charts import show_tiny_run, wait_for_layout
+from tests.support.factories import ExperimentRunFactory
+from tests.support.paths import REPO
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.urls("tests.browser.chart_urls")]
+pytestmark = pytest.mark.urls("tests.support.chart_urls")
 
-# Parameters small enough that a real run takes a second or two on one CPU thread, yet produce every part of the
-# figure (several subplots, claims, annotations) that a default run produces.
-TINY_PARAMS: dict[str, dict] = {
-    "sequence-latency": {
-        "hidden": 16, "heads": 2, "rnn_layers": 1, "transformer_layers": 1, "vocab": 16, "batch_sizes": [1, 4],
-        "seq_lens": [4, 16, 64], "min_run_time": 0.05, "gemm_size": 64, "device": "cpu",
-    },
-    "gradient-flow": {
-        "seq_len": 40, "hidden": 8, "samples": 2, "seeds": 1, "heads": 2, "transformer_layers": 1, "device": "cpu",
-    },
-    "long-range-recall": {
-        "distances": [2, 5, 20], "steps": 3, "hidden": 8, "batch": 4, "transformer_layers": 1, "device": "cpu",
-    },
-    "seq2seq-bottleneck": {
-        "steps": 12, "batch": 8, "hidden": 16, "vocab": 6, "train_min_len": 2, "train_max_len": 4,
-        "test_lengths": [2, 3, 4, 6, 8], "test_samples": 16, "device": "cpu",
-    },
-    "attention-cost": {
-        "seq_lens": [32, 64, 128], "heads": 2, "head_dim": 16, "min_run_time": 0.05,
-        "saturation_dims": [4, 64, 1024], "saturation_queries": 200, "device": "cpu",
-    },
-    "attention-heads": {
-        "seq_len": 12, "vocab": 16, "d_model": 16, "heads": 2, "layers": 2, "steps": 30, "batch": 16, "lr": 0.01,
-        "device": "cpu",
-    },
-    "length-extrapolation": {
-        "train_len": 8, "eval_multiples": [1, 2, 4], "steps": 4, "batch": 4, "d_model": 16, "heads": 2, "layers": 1,
-        "vocab": 8, "period_min": 2, "period_max": 4, "eval_sequences": 8, "device": "cpu",
-    },
-    "kv-cache-decoding": {
-        "d_model": 16, "heads": 4, "gqa_kv_heads": 2, "layers": 1, "vocab": 32, "prompt_len": 3,
-        "gen_lens": [2, 4, 6, 8], "length_batch": 2, "batch_sizes": [1, 2, 4], "batch_gen_len": 3,
-        "min_run_time": 0.01, "device": "cpu",
-    },
-    "layer-norm-placement": {
-        "depths": [1, 2, 3], "d_model": 16, "heads": 2, "seq_len": 4, "batch": 4, "steps": 12, "warmup_steps": 4,
-        "device": "cpu",
-    },
-}
 VIEWPORTS = {"390": {"width": 390, "height": 844}, "1366": {"width": 1366, "height": 768}}
 # Text boxes are font boxes (ascent to descent), a little taller than the ink: edges may touch by this much.
 TOLERANCE_PX = 2.0
@@ -87,46 +52,6 @@ TEXT_BOXES = """chart => {
 }"""
 
 
-@pytest.fixture(scope="session")
-def tiny_results() -> dict[str, tuple[dict, dict]]:
-    """name -> (result, figure) of a real toy-sized run, computed once per session on first use."""
-    return {}
-
-
-def _tiny_run(name: str, cache: dict[str, tuple[dict, dict]]) -> tuple[dict, dict]:
-    if name not in cache:
-        if name not in TINY_PARAMS:
-            pytest.fail(
-                f"experiment {name!r} is registered but has no TINY_PARAMS entry in {__name__}: add toy-sized "
-                "parameters (a run of a second or two) so its chart is checked at phone and laptop sizes",
-                pytrace=False,
-            )
-        from experiments.bench.common import torch_threads
-
-        experiment = registry.get_experiment(name)
-        config = registry.validate_params(name, TINY_PARAMS[name], "cpu")
-        with torch_threads(1):
-            result = experiment.run(config, None)
-        cache[name] = (result, experiment.figure(result))
-    return cache[name]
-
-
-def wait_for_layout(page, chart) -> None:
-    """Until the script has fitted the chart to the width it has now (it marks the chart when it is done)."""
-    page.wait_for_function(
-        "el => el.dataset.layout === 'done' && Number(el.dataset.layoutWidth) === el.clientWidth",
-        arg=chart.element_handle(),
-    )
-
-
-def show_tiny_run(name: str, tiny_results: dict) -> None:
-    from tests.experiments.factories import ExperimentRunFactory
-
-    result, figure = _tiny_run(name, tiny_results)
-    ExperimentRunFactory(experiment=name, params=TINY_PARAMS[name], succeeded=True, result=result, figure=figure,
-                         environment=result.get("environment", {}))
-
-
 def _label(box: dict) -> str:
     return f"{box['kind']} {box['text']!r} at ({box['left']:.0f},{box['top']:.0f})-({box['right']:.0f},{box['bottom']:.0f})"
 
@@ -155,7 +80,7 @@ def test_chart_text_never_overlaps_nor_leaves_the_chart(
 ):
     show_tiny_run(name, tiny_results)
     errors = BrowserErrors()
-    context = _new_context(browser, live_server, VIEWPORTS[viewport], errors)
+    context = new_context(browser, live_server, VIEWPORTS[viewport], errors)
     try:
         page = context.new_page()
         page.goto(f"/chart/{name}/")
@@ -178,7 +103,7 @@ def test_a_chart_is_laid_out_again_when_the_window_narrows(tiny_results, browser
     name = "gradient-flow"
     show_tiny_run(name, tiny_results)
     errors = BrowserErrors()
-    context = _new_context(browser, live_server, VIEWPORTS["1366"], errors)
+    context = new_context(browser, live_server, VIEWPORTS["1366"], errors)
     try:
         page = context.new_page()
         page.goto(f"/chart/{name}/")
@@ -223,7 +148,6 @@ def test_a_figure_with_side_by_side_heatmaps_and_colour_bars_is_laid_out_too(
     viewport, browser, live_server, transactional_db, monkeypatch
 ):
     from experiments import catalog
-    from tests.experiments.factories import ExperimentRunFactory
 
     name = "attention-heatmaps-example"
     monkeypatch.setitem(registry.EXPERIMENTS, name, registry.Experiment(
@@ -240,7 +164,7 @@ def test_a_figure_with_side_by_side_heatmaps_and_colour_bars_is_laid_out_too(
     ExperimentRunFactory(experiment=name, params={}, succeeded=True, result=result,
                          figure=attention_heatmaps_figure(result))
     errors = BrowserErrors()
-    context = _new_context(browser, live_server, VIEWPORTS[viewport], errors)
+    context = new_context(browser, live_server, VIEWPORTS[viewport], errors)
     try:
         page = context.new_page()
         page.goto(f"/chart/{name}/")
@@ -278,7 +202,6 @@ def test_side_by_side_subplots_make_room_for_labels_wider_than_estimated(
 ):
     """The second bar chart's model names must not be printed over the first chart's bars."""
     from experiments import catalog
-    from tests.experiments.factories import ExperimentRunFactory
 
     name = "ranked-bars-example"
     monkeypatch.setitem(registry.EXPERIMENTS, name, registry.Experiment(
@@ -290,7 +213,7 @@ def test_side_by_side_subplots_make_room_for_labels_wider_than_estimated(
               "accuracy": [0.98, 0.61, 0.13], "seconds": [4.2, 3.1, 1.2], "environment": {"device": "cpu"}}
     ExperimentRunFactory(experiment=name, params={}, succeeded=True, result=result, figure=ranked_bars_figure(result))
     errors = BrowserErrors()
-    context = _new_context(browser, live_server, VIEWPORTS["1366"], errors)
+    context = new_context(browser, live_server, VIEWPORTS["1366"], errors)
     try:
         page = context.new_page()
         page.goto(f"/chart/{name}/")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import BrowserErrors, _new_context
-from tests.browser.test_chart_layout import show_tiny_run, tiny_results, wait_for_layout  # noqa: F401 - fixture
+from tests.support.browser import BrowserErrors, new_context
+from tests.support.charts import show_tiny_run, wait_for_layout
 
-pytestmark = [pytest.mark.browser, pytest.mark.urls("tests.browser.chart_urls")]
+pytestmark = pytest.mark.urls("tests.support.chart_urls")
 
 NAME = "gradient-flow"
 LAPTOP = {"width": 1366, "height": 768}
@@ -35,10 +35,10 @@ def _rgb(colour: str) -> tuple[int, ...]:
     return tuple(int(float(part)) for part in colour[colour.index("(") + 1:colour.index(")")].split(",")[:3])
 
 
-def test_chart_text_takes_the_page_ink_colour_in_both_themes(tiny_results, browser, live_server, transactional_db):  # noqa: F811
+def test_chart_text_takes_the_page_ink_colour_in_both_themes(tiny_results, browser, live_server, transactional_db):
     show_tiny_run(NAME, tiny_results)
     errors = BrowserErrors()
-    context = _new_context(browser, live_server, LAPTOP, errors)
+    context = new_context(browser, live_server, LAPTOP, errors)
     try:
         page = context.new_page()
         page.emulate_media(color_scheme="dark")

@@ -9,10 +9,7 @@ import io
 import re
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
-from tests.browser.conftest import (
-    COURSE_URL_PATH,
+from tests.support.browser import (
     PASSWORD,
     accessibility_violations,
     answer_quiz,
@@ -20,8 +17,7 @@ from tests.browser.conftest import (
     expect,
     screenshot,
 )
-
-pytestmark = pytest.mark.browser
+from tests.support.paths import COURSE_URL_PATH
 
 HOLDER = "Dorothy Vaughan"
 

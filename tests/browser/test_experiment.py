@@ -4,10 +4,11 @@ import re
 
 import pytest
 
-from tests.browser.conftest import COURSE_URL_PATH, expect, screenshot, sign_in
-from tests.experiments.conftest import celery_broker
+from tests.support.browser import expect, screenshot, sign_in
+from tests.support.experiments import celery_broker
+from tests.support.paths import COURSE_URL_PATH
 
-pytestmark = [pytest.mark.browser, pytest.mark.redis, pytest.mark.slow]
+pytestmark = pytest.mark.redis
 
 # sequence-latency at toy sizes, typed into the panel's form: a few seconds of work for the worker.
 TINY_RUN = {

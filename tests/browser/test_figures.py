@@ -3,9 +3,7 @@ the figure, and the smallest label is still readable."""
 import pytest
 
 from lessons.models import Lesson
-from tests.browser.conftest import expect
-
-pytestmark = pytest.mark.browser
+from tests.support.browser import expect
 
 # For each inline figure: labels sticking out of the SVG, pairs of labels whose boxes overlap, smallest font in px.
 MEASURE = """() => [...document.querySelectorAll('figure.lesson-figure svg')].map((svg) => {

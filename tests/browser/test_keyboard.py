@@ -3,9 +3,8 @@ import re
 
 import pytest
 
-from tests.browser.conftest import COURSE_URL_PATH, expect, question_prompt, quiz_answer_key
-
-pytestmark = pytest.mark.browser
+from tests.support.browser import expect, question_prompt, quiz_answer_key
+from tests.support.paths import COURSE_URL_PATH
 
 MODULE_1 = COURSE_URL_PATH + "the-problem-with-rnns/"
 

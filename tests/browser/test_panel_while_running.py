@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from tests.browser.conftest import expect, sign_in
+from tests.support.browser import expect, sign_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.urls("tests.browser.chart_urls")]
+pytestmark = pytest.mark.urls("tests.support.chart_urls")
 
 
 def test_the_panel_stops_inviting_a_first_run_once_the_readers_run_is_queued(context, page, live_server, learner):

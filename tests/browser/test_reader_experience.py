@@ -6,15 +6,8 @@ import time
 
 import pytest
 
-from tests.browser.conftest import (
-    COURSE_URL_PATH,
-    MOBILE,
-    accessibility_violations,
-    course_lesson_slugs,
-    expect,
-    screenshot,
-    sign_in,
-)
+from tests.support.browser import MOBILE, accessibility_violations, course_lesson_slugs, expect, screenshot, sign_in
+from tests.support.paths import COURSE_URL_PATH
 
 
 def _wait_until(page, expression: str, timeout_s: float = 15.0) -> None:
@@ -24,8 +17,6 @@ def _wait_until(page, expression: str, timeout_s: float = 15.0) -> None:
         assert time.monotonic() < deadline, f"still false after {timeout_s:g} s: {expression}"
         page.wait_for_timeout(100)
 
-
-pytestmark = pytest.mark.browser
 
 LAPTOP = {"width": 1366, "height": 768}
 CODE_TOKENS = ".code-block pre code"

@@ -2,11 +2,8 @@
 import re
 import time
 
-import pytest
-
-from tests.browser.conftest import COURSE_URL_PATH, expect
-
-pytestmark = pytest.mark.browser
+from tests.support.browser import expect
+from tests.support.paths import COURSE_URL_PATH
 
 LESSON = "the-problem-with-rnns"
 

@@ -1,11 +1,8 @@
 """A visitor signs up and reads module 1 in a real browser, on a desktop and on a phone-sized screen."""
 import re
 
-import pytest
-
-from tests.browser.conftest import COURSE_URL_PATH, PASSWORD, expect, screenshot
-
-pytestmark = pytest.mark.browser
+from tests.support.browser import PASSWORD, expect, screenshot
+from tests.support.paths import COURSE_URL_PATH
 
 MODULE_1 = COURSE_URL_PATH + "the-problem-with-rnns/"
 

@@ -10,8 +10,7 @@ from django.test import Client
 
 from certificates import services
 from certificates.models import Certificate, CertificateEvent
-from tests.certificates.conftest import complete_modules
-from tests.quizzes.helpers import answers, open_quiz, quiz_url
+from tests.support.quizzes import answers, complete_modules, open_quiz, quiz_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -9,9 +9,8 @@ from django.test import Client
 
 from certificates.credential_ids import human_credential_id, new_credential_id, normalize_credential_id
 from certificates.models import Certificate, CertificateEvent
-from tests.certificates.conftest import complete_modules
-from tests.factories import UserFactory
-from tests.quizzes.helpers import take_quiz
+from tests.support.factories import UserFactory
+from tests.support.quizzes import complete_modules, take_quiz
 
 pytestmark = pytest.mark.django_db
 

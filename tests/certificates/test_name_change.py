@@ -8,8 +8,8 @@ from django.core.files.storage import default_storage
 from django.test import Client
 
 from certificates.models import Certificate, CertificateEvent
-from tests.certificates.helpers import pdf_text
-from tests.factories import UserFactory
+from tests.support.certificates import pdf_text
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -140,7 +140,7 @@ def test_after_two_self_service_renames_staff_approve_the_next(signed_in_client,
     assert certificate.holder_name == "Ada King" and certificate.revision == 3
     assert certificate.requested_holder_name == "Ada, Countess of Lovelace"
 
-    from tests.certificates.test_revocation import admin_change
+    from tests.support.certificates import admin_change
 
     assert admin_change(admin_client, certificate, status_change="approve_name", status_reason="").status_code == 302
     certificate.refresh_from_db()

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from certificates.content import CertificateContent
 from certificates.credential_ids import new_credential_id
 from certificates.pdf import render_certificate_pdf
-from tests.certificates.helpers import decode_qr_codes, pdf_page_image, pdf_text
+from tests.support.certificates import decode_qr_codes, pdf_page_image, pdf_text
 
 pytestmark = pytest.mark.django_db
 

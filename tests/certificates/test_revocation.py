@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-from html.parser import HTMLParser
 
 import pytest
 from django.test import Client
@@ -10,7 +9,8 @@ from django.urls import reverse
 from PIL import Image
 
 from certificates.models import Certificate, CertificateEvent
-from tests.factories import UserFactory
+from tests.support.certificates import admin_change, red_share
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,33 +20,6 @@ def admin_client(db):
     client = Client()
     client.force_login(UserFactory(username="admin", is_staff=True, is_superuser=True))
     return client
-
-
-class _FormFields(HTMLParser):
-    """The values a browser would submit from the admin change form (hidden inline management fields too)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.data: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        attrs = dict(attrs)
-        if tag == "input" and attrs.get("name") and attrs.get("type") not in {"submit", "checkbox", "file"}:
-            self.data[attrs["name"]] = attrs.get("value") or ""
-
-
-def admin_change(admin_client: Client, certificate: Certificate, **data):
-    url = f"/admin/certificates/certificate/{certificate.pk}/change/"
-    parser = _FormFields()
-    parser.feed(admin_client.get(url).content.decode())
-    return admin_client.post(url, {**parser.data, **data})
-
-
-def red_share(image_bytes: bytes) -> float:
-    """Share of clearly red pixels in the image: the REVOKED band is red, the normal image has none."""
-    image = Image.open(io.BytesIO(image_bytes)).convert("RGB").resize((120, 63))
-    pixels = list(image.get_flattened_data())
-    return sum(r > 140 and g < 80 and b < 80 for r, g, b in pixels) / len(pixels)
 
 
 def test_admin_revokes_with_a_reason_and_every_view_shows_it(admin_client, certificate):

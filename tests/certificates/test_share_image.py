@@ -12,7 +12,7 @@ from certificates import services
 from certificates.content import CertificateContent
 from certificates.models import Certificate
 from certificates.share_image import render_share_image
-from tests.certificates.test_revocation import red_share
+from tests.support.certificates import red_share
 
 pytestmark = pytest.mark.django_db
 

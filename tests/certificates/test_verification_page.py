@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.test import Client
 
-from tests.certificates.helpers import meta_tags, script_tags
+from tests.support.certificates import meta_tags, script_tags
 
 pytestmark = pytest.mark.django_db
 SITE = "https://academy.example.org"  # settings.SITE_URL in the test settings
@@ -144,7 +144,7 @@ def test_page_has_no_inline_script(certificate):
 
 def test_holder_name_is_escaped_in_the_page_and_its_meta_tags(user, seven_modules):
     from certificates.services import issue_certificate
-    from tests.certificates.conftest import complete_modules
+    from tests.support.quizzes import complete_modules
 
     user.full_name = '<script>alert("x")</script> & "Bob"'
     user.save()

@@ -4,8 +4,7 @@ from __future__ import annotations
 import pytest
 
 from experiments.models import ExperimentRun
-from tests.experiments.factories import ExperimentRunFactory
-from tests.factories import UserFactory
+from tests.support.factories import ExperimentRunFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/experiments/experimentrun/"

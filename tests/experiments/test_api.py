@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from experiments import catalog
 from experiments.models import ExperimentRun
-from tests.experiments.conftest import RUNS_URL, celery_broker, post_run
-from tests.experiments.factories import ExperimentRunFactory
+from tests.support.experiments import RUNS_URL, celery_broker, post_run
+from tests.support.factories import ExperimentRunFactory
 
 pytestmark = pytest.mark.django_db
 Status = ExperimentRun.Status
@@ -299,6 +299,7 @@ def unresponsive_broker_url():
     server.close()
 
 
+@pytest.mark.slow
 def test_with_a_hung_broker_a_run_request_gives_up_after_about_two_seconds(signed_in_client, tiny_params,
                                                                             unresponsive_broker_url):
     with celery_broker(unresponsive_broker_url):

@@ -111,6 +111,7 @@ def test_fitted_exponents_recover_the_power_of_synthetic_series() -> None:
     assert fits[ac.series_label("sdpa", "forward_backward")] is None  # one point fits nothing
 
 
+@pytest.mark.slow
 def test_naive_memory_grows_faster_than_linearly_on_a_real_sweep() -> None:
     cfg = registry.validate_params(NAME, {"seq_lens": [768, 1024, 1536], "heads": 4, "passes": "forward"}, "cpu")
     ac.warm_up(cfg, torch.device("cpu"), torch.float32)
@@ -136,6 +137,7 @@ MEMORY_CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("params", MEMORY_CASES)
 def test_memory_estimate_is_within_a_factor_of_two_of_the_measured_peak(params, run_result) -> None:
     cfg = registry.validate_params(

@@ -163,6 +163,7 @@ def test_run_is_deterministic(run_result) -> None:
     assert again["table"]["rows"] == run_result[0]["table"]["rows"]
 
 
+@pytest.mark.slow
 def test_default_run_learns_induction_with_a_previous_token_head() -> None:
     """The lesson's claim at reduced size: trained on the task, layer 2 grows an induction head fed by layer 1."""
     cfg = registry.validate_params(
@@ -193,6 +194,7 @@ def test_memory_estimate_grows_with_the_score_matrices() -> None:
     assert small.peak_memory_bytes("cuda") < small.peak_memory_bytes("cpu")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "params",
     [
@@ -228,6 +230,7 @@ print(json.dumps([meter.peak_bytes, cfg.peak_memory_bytes("cpu")]))
     assert 0.75 * peak <= estimate <= 2 * peak, (estimate, peak)
 
 
+@pytest.mark.slow
 def test_memory_estimate_covers_a_whole_run() -> None:
     cfg = registry.validate_params(
         "attention-heads",

@@ -191,6 +191,7 @@ def measured_peak(cfg) -> int:
     return mem.peak_bytes
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overrides", WEIGHT_BOUND)
 def test_memory_estimate_is_within_2x_of_the_measured_peak(overrides: dict, warmed_up) -> None:
     cfg = config(**overrides)
@@ -198,6 +199,7 @@ def test_memory_estimate_is_within_2x_of_the_measured_peak(overrides: dict, warm
     assert 0.75 * peak <= estimate <= 2 * peak, (estimate, peak)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overrides", ACTIVATION_BOUND)
 def test_memory_estimate_never_falls_a_quarter_below_the_measured_peak(overrides: dict, warmed_up) -> None:
     cfg = config(**overrides)

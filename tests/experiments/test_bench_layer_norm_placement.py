@@ -230,6 +230,7 @@ def test_memory_estimate_grows_with_depth_width_and_tokens() -> None:
     assert tiny_config().peak_memory_bytes("cuda") > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "params",
     [

@@ -233,6 +233,7 @@ def test_cuda_accepts_sizes_the_cpu_refuses() -> None:
 # ------------------------------------------------------------------------ memory estimate
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "params",
     [

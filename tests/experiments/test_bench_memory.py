@@ -47,6 +47,7 @@ FAST = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "params"), [(name, params) for name, cases in CASES.items() for params in cases]
 )

@@ -164,6 +164,7 @@ def test_listing_describing_and_validating_experiments_imports_neither_torch_nor
     assert _imports_in_a_fresh_interpreter(code) == []
 
 
+@pytest.mark.slow
 def test_an_experiments_run_and_figure_are_imported_when_first_asked_for() -> None:
     code = (
         "from experiments.bench import registry\n"
@@ -174,6 +175,7 @@ def test_an_experiments_run_and_figure_are_imported_when_first_asked_for() -> No
     assert _imports_in_a_fresh_interpreter(code) == ["plotly"]
 
 
+@pytest.mark.slow
 def test_the_bench_package_imports_nothing_from_django() -> None:
     """The worker, the tests and perf/run_experiments.py run the experiments as plain PyTorch."""
     import pkgutil

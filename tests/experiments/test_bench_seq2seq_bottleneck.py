@@ -152,6 +152,7 @@ MEMORY_CONFIGS = [
 ]
 
 
+@pytest.mark.slow
 def test_memory_estimate_is_within_2x_of_the_measured_peak() -> None:
     """Measured: RSS growth of one whole run (2 training steps per model + the test) after a warm-up run."""
     base = {"steps": 2, "test_samples": 1, "test_lengths": [2], "vocab": 8}

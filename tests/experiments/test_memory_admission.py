@@ -9,7 +9,7 @@ from django.test import override_settings
 
 from experiments import catalog
 from experiments.models import ExperimentRun
-from tests.experiments.conftest import RUNS_URL, post_run
+from tests.support.experiments import RUNS_URL, post_run
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,7 @@ import pytest
 
 from experiments import memory_guard
 from experiments.models import ExperimentRun
-from tests.experiments.conftest import celery_broker, post_run
-from tests.experiments.test_worker_integration import finished, wait_for_run
+from tests.support.experiments import celery_broker, finished, post_run, wait_for_run
 
 Status = ExperimentRun.Status
 CEILING_MB = 900
@@ -82,7 +81,7 @@ def test_a_real_cpu_allocation_failure_fails_the_run_with_a_clear_reason(monkeyp
     import torch
 
     from experiments import catalog, tasks
-    from tests.experiments.factories import ExperimentRunFactory
+    from tests.support.factories import ExperimentRunFactory
 
     def allocate_too_much(name, params, device_class, progress):
         return torch.empty(2**50, dtype=torch.uint8)

@@ -10,9 +10,8 @@ from django.contrib.staticfiles import finders
 
 from experiments import catalog, selectors
 from experiments.bench.chart_layout import normalise_figure
-from tests.experiments.conftest import celery_broker, post_run
-from tests.experiments.factories import SMALL_FIGURE, SMALL_RESULT, ExperimentRunFactory
-from tests.factories import LessonFactory
+from tests.support.experiments import celery_broker, post_run
+from tests.support.factories import SMALL_FIGURE, SMALL_RESULT, ExperimentRunFactory, LessonFactory
 
 pytestmark = pytest.mark.django_db
 

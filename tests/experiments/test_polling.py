@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from experiments import services
-from tests.experiments.factories import SMALL_FIGURE, SMALL_RESULT, ExperimentRunFactory
+from tests.support.factories import SMALL_FIGURE, SMALL_RESULT, ExperimentRunFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 
 from core import page_cache
 from experiments import services
-from tests.experiments.factories import SMALL_FIGURE, SMALL_RESULT, ExperimentRunFactory
+from tests.support.factories import SMALL_FIGURE, SMALL_RESULT, ExperimentRunFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from experiments import catalog, runner, services, tasks
 from experiments.models import ExperimentRun
-from tests.experiments.conftest import TINY_LATENCY_PARAMS
-from tests.experiments.factories import SMALL_FIGURE, SMALL_RESULT, ExperimentRunFactory
+from tests.support.experiments import TINY_LATENCY_PARAMS
+from tests.support.factories import SMALL_FIGURE, SMALL_RESULT, ExperimentRunFactory
 
 pytestmark = pytest.mark.django_db
 Status = ExperimentRun.Status
@@ -323,11 +323,11 @@ def test_a_web_process_serving_lesson_panels_and_run_requests_never_imports_torc
     import sys
     from pathlib import Path
 
-    from tests.conftest import _database_url_of_current_test_db
+    from tests.support.services import database_url_of_current_test_db
 
     ExperimentRunFactory(succeeded=True, experiment="sequence-latency")  # a stored chart for the panel to show
     env = {key: value for key, value in os.environ.items() if key != "TEST_DATABASE_URL"}
-    env.update(DJANGO_SETTINGS_MODULE="config.settings.test", DATABASE_URL=_database_url_of_current_test_db())
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.test", DATABASE_URL=database_url_of_current_test_db())
 
     completed = subprocess.run(
         [sys.executable, "-c", _WEB_PROCESS_SERVES_PANELS], cwd=Path(__file__).resolve().parents[2],

@@ -3,32 +3,16 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import psutil
 import pytest
 
 from experiments.models import ExperimentRun
 from experiments.services import WORKER_LOST_MESSAGE
-from tests.experiments.conftest import celery_broker, post_run
+from tests.support.experiments import celery_broker, finished, post_run, wait_for_run
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 Status = ExperimentRun.Status
-
-
-def wait_for_run(run_id: int, worker: dict, *, until, timeout: float = 120) -> ExperimentRun:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = ExperimentRun.objects.get(pk=run_id)
-        if until(run):
-            return run
-        time.sleep(0.2)
-    pytest.fail(f"run {run_id} is still {run.status} ({run.progress_message}) after {timeout} s; "
-                f"worker log:\n{worker['logs']()[-4000:]}")
-
-
-def finished(run: ExperimentRun) -> bool:
-    return run.is_finished
 
 
 def test_a_real_worker_runs_a_tiny_sequence_latency_run_to_success(celery_worker_process, signed_in_client,

@@ -12,26 +12,22 @@ from __future__ import annotations
 import copy
 import importlib
 import os
-import shutil
-import socket
-import subprocess
 import sys
 import time
-from pathlib import Path
 from unittest import mock
 
 import pytest
-import redis
 from django.urls import reverse
 
 from config.celery import app as celery_app
 from experiments import selectors
 from experiments.models import ExperimentRun
-from tests.experiments.conftest import TINY_LATENCY_PARAMS, post_run
-from tests.experiments.factories import ExperimentRunFactory
-from tests.quizzes.helpers import open_quiz, quiz_url, take_quiz
+from tests.support.experiments import TINY_LATENCY_PARAMS, post_run
+from tests.support.factories import ExperimentRunFactory, UserFactory
+from tests.support.quizzes import complete_modules, open_quiz, quiz_url, take_quiz
+from tests.support.services import RedisServer, free_port, require_binary
 
-pytestmark = [pytest.mark.redis, pytest.mark.slow]
+pytestmark = pytest.mark.redis
 
 # A page may wait on the dead Redis for one short socket timeout (the broker check of a signed-in page, the
 # cache's first failed call), never for the broker's publishing timeouts or kombu's retries.
@@ -39,66 +35,6 @@ QUICK_S = 3.0
 UNAVAILABLE_NOTICE = "Experiment runs are unavailable right now; the results below are the latest measured."
 # What config/settings/base.py gives Celery for a Redis broker.
 PRODUCTION_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 5}
-
-
-def require_binary(name: str) -> str:
-    path = shutil.which(name)
-    if path:
-        return path
-    message = f"{name} is not installed; this test starts and stops a Redis server of its own"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{message}; CI must exercise the real service", pytrace=False)
-    pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class RedisServer:
-    """A throwaway redis-server on a fixed port that can be killed and started again, like a crashed Redis."""
-
-    def __init__(self, binary: str, port: int, folder: Path) -> None:
-        self.binary, self.port, self.folder = binary, port, folder
-        self.url = f"redis://127.0.0.1:{port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.log = (self.folder / "redis.log").open("a")
-        self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--daemonize", "no", "--dir", str(self.folder)],
-            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.2, socket_timeout=0.2)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                if client.ping():
-                    return
-            except redis.RedisError:
-                time.sleep(0.05)
-        self.stop()
-        pytest.fail(f"redis-server did not answer PING on port {self.port}:\n{(self.folder / 'redis.log').read_text()}")
-
-    def kill(self) -> None:
-        """Stop it abruptly, as a crash or an out-of-memory kill would."""
-        self.process.kill()
-        self.process.wait(timeout=10)
-        self.log.close()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self.log.close()
 
 
 @pytest.fixture
@@ -163,8 +99,6 @@ def production_redis(redis_server, settings, monkeypatch):
 def certificate(course, settings, tmp_path):
     """Grace completed the course and holds a certificate (its PDF stored in this test's own folder)."""
     from certificates.services import issue_certificate
-    from tests.certificates.conftest import complete_modules
-    from tests.factories import UserFactory
 
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.CERTIFICATE_SIGNING_KEY = ""

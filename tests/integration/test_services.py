@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from celery import Celery
 
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 
 def run_manage(*args: str, env: dict) -> subprocess.CompletedProcess:

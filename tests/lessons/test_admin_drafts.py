@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from lessons.models import Module
-from tests.quizzes.factories import make_course
+from tests.support.factories import make_course
 
 pytestmark = pytest.mark.django_db
 

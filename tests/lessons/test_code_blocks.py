@@ -1,19 +1,16 @@
 """Every runnable listing of the course runs, and every shown output is what the code really prints."""
-from pathlib import Path
-
 import pytest
 
 from lessons.codeblocks import extract_blocks, normalise_output, run_blocks
 from lessons.services import parse_module_file
+from tests.support.paths import COURSE_DIR
 
-COURSE_DIR = Path(__file__).resolve().parents[2] / "content" / "transformers-architecture"
 LESSON_FILES = sorted(COURSE_DIR.glob("*.md"))
-EXECUTED: dict[str, dict] = {}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", LESSON_FILES, ids=[p.stem for p in LESSON_FILES])
-def test_every_python_block_runs_and_prints_what_the_lesson_shows(path):
+def test_every_python_block_runs_and_prints_what_the_lesson_shows(path, executed_listings):
     source = parse_module_file(path)
     blocks, skipped = extract_blocks(source.body)
     assert blocks, f"{path.name} has no runnable python block"
@@ -27,7 +24,7 @@ def test_every_python_block_runs_and_prints_what_the_lesson_shows(path):
         want = normalise_output(expected, approx=result.block.approx)
         if got != want:
             mismatches.append(f"line {result.block.line}:\n--- lesson shows\n{want}\n--- code prints\n{got}")
-    EXECUTED[path.stem] = {
+    executed_listings[path.stem] = {
         "blocks": len(run.results),
         "skipped": skipped,
         "checked_outputs": sum(r.block.expected_output is not None for r in run.results),

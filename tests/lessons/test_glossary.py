@@ -78,9 +78,7 @@ def test_the_real_glossary_defines_the_terms_readers_asked_for_and_each_lesson_l
         assert html.count('class="glossary-term"') >= 3, path.name
 
 
-@pytest.mark.django_db
-def test_glossary_page_lists_every_term_with_an_anchor():
-    load_course(directory=REAL_COURSE)
+def test_glossary_page_lists_every_term_with_an_anchor(course):
     response = Client().get("/courses/transformers-architecture/glossary/")
     assert response.status_code == 200
     glossary = load_glossary("transformers-architecture")

@@ -5,9 +5,8 @@ import pytest
 from django.urls import reverse
 
 from quizzes.models import Attempt, Choice, Question, Quiz
-from tests.factories import UserFactory
-from tests.quizzes.factories import make_course, make_module
-from tests.quizzes.helpers import take_quiz
+from tests.support.factories import UserFactory, make_course, make_module
+from tests.support.quizzes import take_quiz
 
 pytestmark = pytest.mark.django_db
 

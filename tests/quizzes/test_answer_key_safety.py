@@ -10,9 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from quizzes.models import Answer, Attempt, Choice, Question
-from tests.factories import UserFactory
-from tests.quizzes.factories import make_course
-from tests.quizzes.helpers import answers, open_quiz, quiz_url
+from tests.support.factories import UserFactory, make_course
+from tests.support.quizzes import answers, open_quiz, quiz_url
 
 pytestmark = pytest.mark.django_db
 

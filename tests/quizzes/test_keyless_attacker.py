@@ -17,8 +17,8 @@ import pytest
 from django.utils import timezone
 
 from lessons.models import Module
-from tests.factories import UserFactory
-from tests.quizzes.helpers import parse_quiz_form, quiz_url
+from tests.support.factories import UserFactory
+from tests.support.quizzes import parse_quiz_form, quiz_url
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

@@ -10,8 +10,8 @@ from lessons.selectors import published_modules
 from quizzes.models import ModuleProgress
 from quizzes.selectors import course_progress
 from quizzes.signals import course_completed
-from tests.quizzes.factories import make_course, make_module
-from tests.quizzes.helpers import quiz_url, take_quiz
+from tests.support.factories import make_course, make_module
+from tests.support.quizzes import quiz_url, take_quiz
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,8 @@ import pytest
 
 from quizzes.models import Attempt, Question
 from quizzes.services import questions_of
-from tests.factories import UserFactory
-from tests.quizzes.factories import make_course
-from tests.quizzes.helpers import open_quiz, take_quiz
+from tests.support.factories import UserFactory, make_course
+from tests.support.quizzes import open_quiz, take_quiz
 
 pytestmark = pytest.mark.django_db
 

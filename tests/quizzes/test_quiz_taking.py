@@ -8,9 +8,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from quizzes.models import Answer, Attempt, Choice, ModuleProgress, Question
-from tests.factories import UserFactory
-from tests.quizzes.factories import make_course, make_module
-from tests.quizzes.helpers import answers, open_quiz, parse_quiz_form, quiz_url, take_quiz
+from tests.support.factories import UserFactory, make_course, make_module
+from tests.support.quizzes import answers, open_quiz, parse_quiz_form, quiz_url, take_quiz
 
 pytestmark = pytest.mark.django_db
 

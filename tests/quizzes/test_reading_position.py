@@ -8,8 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from quizzes.models import ModuleProgress
-from tests.factories import UserFactory
-from tests.quizzes.factories import make_course, make_module
+from tests.support.factories import UserFactory, make_course, make_module
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 
 from lessons.models import Module
 from quizzes.models import Quiz
-from tests.quizzes.helpers import quiz_url, take_quiz
+from tests.support.quizzes import quiz_url, take_quiz
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from quizzes.models import Attempt, Choice
-from tests.quizzes.factories import make_course
-from tests.quizzes.helpers import parse_quiz_form, quiz_url, take_quiz
+from tests.support.factories import make_course
+from tests.support.quizzes import parse_quiz_form, quiz_url, take_quiz
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,5 @@
-"""Reading what the certificate views return: meta tags, PDF text, the QR code of a PDF."""
+"""Reading what the certificate views return (meta tags, PDF text, the QR code of a PDF, the red of a revoked share
+image) and changing a certificate the way staff do, through the admin form."""
 from __future__ import annotations
 
 import io
@@ -7,8 +8,11 @@ import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 
+from django.test import Client
 from PIL import Image
 from pypdf import PdfReader
+
+from certificates.models import Certificate
 
 
 class _MetaParser(HTMLParser):
@@ -58,3 +62,31 @@ def decode_qr_codes(image: Image.Image) -> list[str]:
     from pyzbar.pyzbar import ZBarSymbol, decode
 
     return [symbol.data.decode() for symbol in decode(image, symbols=[ZBarSymbol.QRCODE])]
+
+
+def red_share(image_bytes: bytes) -> float:
+    """Share of clearly red pixels in the image: the REVOKED band is red, the normal image has none."""
+    image = Image.open(io.BytesIO(image_bytes)).convert("RGB").resize((120, 63))
+    pixels = list(image.get_flattened_data())
+    return sum(r > 140 and g < 80 and b < 80 for r, g, b in pixels) / len(pixels)
+
+
+class _FormFields(HTMLParser):
+    """The values a browser would submit from the admin change form (hidden inline management fields too)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        attrs = dict(attrs)
+        if tag == "input" and attrs.get("name") and attrs.get("type") not in {"submit", "checkbox", "file"}:
+            self.data[attrs["name"]] = attrs.get("value") or ""
+
+
+def admin_change(admin_client: Client, certificate: Certificate, **data):
+    """Submit the certificate's admin change form as staff would, with ``data`` changed (``status_change``...)."""
+    url = f"/admin/certificates/certificate/{certificate.pk}/change/"
+    parser = _FormFields()
+    parser.feed(admin_client.get(url).content.decode())
+    return admin_client.post(url, {**parser.data, **data})

@@ -1,4 +1,4 @@
-"""Test helpers that act like a learner: read the quiz form from the HTML and fill it in."""
+"""Acting like a learner: read the quiz form from the HTML and fill it in; or record modules as passed directly."""
 from __future__ import annotations
 
 import difflib
@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 from django.test import Client
+from django.utils import timezone
 
-from lessons.models import Module
-from quizzes.models import Choice, Question
+from lessons.models import Course, Module
+from quizzes.models import Choice, ModuleProgress, Question
 
 COURSE = "transformers-architecture"
 
@@ -130,3 +131,16 @@ def answers(form: QuizForm, module: Module, *, right: int | None = None, wrong: 
 def take_quiz(client: Client, module: Module, *, right: int | None = None, follow: bool = True):
     form = open_quiz(client, module)
     return client.post(quiz_url(module), answers(form, module, right=right), follow=follow)
+
+
+def complete_modules(user, course: Course, orders=None, *, best_score: int = 5, best_total: int = 5) -> None:
+    """Record modules as passed, the way the quizzes app records a pass (used to skip the first quizzes)."""
+    now = timezone.now()
+    for module in course.modules.all():
+        if orders is not None and module.order not in orders:
+            continue
+        ModuleProgress.objects.update_or_create(
+            user=user, module=module,
+            defaults={"read_at": now, "completed_at": now, "attempts": 1, "best_score": best_score,
+                      "best_total": best_total},
+        )

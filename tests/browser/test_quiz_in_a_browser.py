@@ -4,11 +4,7 @@ from __future__ import annotations
 import difflib
 import re
 
-import pytest
-
-from tests.browser.conftest import accessibility_violations, expect, sign_in
-
-pytestmark = pytest.mark.browser
+from tests.support.browser import accessibility_violations, expect, sign_in
 
 QUIZ = "/courses/transformers-architecture/the-problem-with-rnns/quiz/"
 

@@ -8,14 +8,14 @@ import pytest
 
 from certificates.models import Certificate
 from certificates.services import issue_certificate
-from tests.browser.conftest import accessibility_violations, screenshot
-from tests.certificates.conftest import complete_modules
+from tests.support.browser import accessibility_violations, screenshot
+from tests.support.quizzes import complete_modules
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def grace_certificate(learner, seven_modules) -> Certificate:
+def grace_certificate(learner, seven_modules, certificate_files) -> Certificate:
     complete_modules(learner, seven_modules)
     return issue_certificate(user=learner, course=seven_modules)
 
