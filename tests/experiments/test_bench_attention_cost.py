@@ -13,6 +13,7 @@ from experiments.bench import registry
 from experiments.bench.attention_cost_config import AttentionCostConfig
 from experiments.bench.common import PeakMemory, fit_power_law
 from experiments.bench.params import ParamError
+from tests.support.peak_memory import peak_and_estimate
 
 NAME = "attention-cost"
 TINY = {
@@ -139,15 +140,14 @@ MEMORY_CASES = [
 
 @pytest.mark.slow
 @pytest.mark.parametrize("params", MEMORY_CASES)
-def test_memory_estimate_is_within_a_factor_of_two_of_the_measured_peak(params, run_result) -> None:
-    cfg = registry.validate_params(
-        NAME, {"min_run_time": 0.05, "saturation_dims": [8], "saturation_queries": 50, **params}, "cpu"
+def test_memory_estimate_is_within_a_factor_of_two_of_the_measured_peak(params) -> None:
+    peak, estimate = peak_and_estimate(
+        NAME,
+        {"min_run_time": 0.05, "saturation_dims": [8], "saturation_queries": 50, **params},
+        warm_params={**TINY, "backends": True},
     )
-    mem = PeakMemory(torch.device("cpu"))
-    mem(lambda: ac.run(cfg))
-    estimate = cfg.peak_memory_bytes("cpu")
-    assert mem.peak_bytes
-    assert 0.75 * mem.peak_bytes <= estimate <= 2 * mem.peak_bytes, (estimate / 2**20, mem.peak_bytes / 2**20)
+    assert peak
+    assert 0.75 * peak <= estimate <= 2 * peak, (estimate / 2**20, peak / 2**20)
 
 
 def test_memory_estimate_grows_with_the_square_of_n_and_counts_the_math_backend_on_cuda() -> None:
