@@ -31,14 +31,17 @@ def bare_cpu_per_generation(model: Any, prompt: Any, n_new: int, cached: bool, s
     return (time.process_time() - start) / generations
 
 
-def overhead(cfg: kv.KvCacheDecodingConfig, repeats: int) -> list[dict[str, Any]]:
+def overhead(cfg: kv.KvCacheDecodingConfig, repeats: int, min_cpu_s: float = 15.0) -> list[dict[str, Any]]:
     """Harness against bare generation at the longest length, both modes, by process CPU time.
 
     The wall clock of a shared machine measures the other processes as much as this one (an
     earlier wall-clock comparison swung from -17 % to +24 %); the CPU time of this process, with
-    torch pinned to one thread, does not.  Each of ``repeats`` rounds times harness, bare, bare,
-    harness (ABBA, so a drift in the machine's speed hits both sides alike); the bare side runs
-    as many generations as the harness did, and the medians of each side are compared.
+    torch pinned to one thread, does not, though a busy sibling core still slows it by a few per
+    cent at times.  Each round times harness, bare, bare, harness (ABBA, so a drift in the
+    machine's speed hits both sides alike); the bare side runs as many generations as the harness
+    did, and the medians of each side are compared.  At least ``repeats`` rounds, and more until
+    each side has used ``min_cpu_s`` (the cached generations are ten times cheaper: more samples
+    of them cost little and steady the median).
     """
     device = resolve_device(cfg.device)
     sync = sync_for(device)
@@ -52,7 +55,9 @@ def overhead(cfg: kv.KvCacheDecodingConfig, repeats: int) -> list[dict[str, Any]
             bare: list[float] = []
             generations = 1
             kv.generate(model, prompt, n_new, cached=cached)  # first shapes and buffers: neither side pays them
-            for _ in range(max(1, repeats)):
+            rounds = 0
+            while rounds < max(1, repeats) or sum(bare) * generations < min_cpu_s:
+                rounds += 1
                 for side in ("harness", "bare", "bare", "harness"):
                     if side == "harness":
                         per_generation, generations = harness_cpu_per_generation(
