@@ -23,11 +23,11 @@ MKL_PACKED_FRACTION = 0.5
 GLIBC_MMAP_MAX_BYTES = 32 * 2**20
 # What the heap keeps of the freed activations, in blocks of the largest size it serves: glibc trims the
 # heap's top only when more than twice the mmap threshold is free there, so two such blocks can stay
-# resident.  Holes between live blocks come on top, or not, depending on the heap's history: over 38 fresh
+# resident.  Holes between live blocks come on top, or not, depending on the heap's history: over 48 fresh
 # runs of two activation-bound configurations the process kept 0 to 4.6 blocks beyond the live tensors.
 # Counting two puts every one of those runs within the tolerance the other experiments are held to
-# (0.75 to 2 times the measured peak); counting the worst case would have put the runs that kept
-# nothing at 2.5 times.
+# (0.77 to 1.75 times the measured peak; the rule is 0.75 to 2); counting the worst case would have put
+# the runs that kept nothing at up to 2.8 times.
 HEAP_RETAINED_BLOCKS = 2
 
 # CUDA defaults, sized by FLOP count for one H100-class GPU at ~50 TFLOP/s fp32 (TF32 off):
