@@ -112,7 +112,8 @@ class Attention(nn.Module):
             cache.v[:, :, start : start + t] = v
             k, v = cache.k[:, :, : start + t], cache.v[:, :, : start + t]
         s = k.shape[2]
-        scores = (q @ k.unsqueeze(2).transpose(-2, -1)) * (1.0 / math.sqrt(self.d_head))  # B,Hkv,G,T,S
+        # scaled in place: one block the size of the scores fewer per layer for the heap to place
+        scores = (q @ k.unsqueeze(2).transpose(-2, -1)).mul_(1.0 / math.sqrt(self.d_head))  # B,Hkv,G,T,S
         if t > 1:  # query j (at position s - t + j) may see keys up to its own position
             allowed = torch.ones(t, s, dtype=torch.bool, device=x.device).tril(diagonal=s - t)
             scores.masked_fill_(~allowed, float("-inf"))
@@ -121,13 +122,22 @@ class Attention(nn.Module):
 
 
 class Block(nn.Module):
-    """Pre-LN decoder block (GPT-2 style): attention and a GELU MLP, each with a residual."""
+    """Pre-LN decoder block (GPT-2 style): attention and a GELU MLP, each with a residual.
+
+    The GELU is GPT-2's tanh form.  PyTorch runs the exact (erf) GELU on a CPU through oneDNN,
+    which compiles and caches a kernel for every new input shape; uncached decoding has a new
+    shape at every step, and those cached kernels, allocated among the step's freed activations,
+    kept the heap from reusing them: the process grew by the sum of every step's activations
+    (150 MiB where its largest step needs 7) and by a different amount in every process.
+    """
 
     def __init__(self, d_model: int, heads: int, kv_heads: int) -> None:
         super().__init__()
         self.ln1, self.ln2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
         self.attn = Attention(d_model, heads, kv_heads)
-        self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model))
+        self.mlp = nn.Sequential(
+            nn.Linear(d_model, 4 * d_model), nn.GELU(approximate="tanh"), nn.Linear(4 * d_model, d_model)
+        )
 
     def forward(self, x: torch.Tensor, cache: KVCache | None, start: int) -> torch.Tensor:
         x = x + self.attn(self.ln1(x), cache, start)
@@ -391,8 +401,9 @@ def notes_for(cfg: KvCacheDecodingConfig, device: torch.device, result: dict[str
     s = result["summary"]
     k_off, k_on = s["exponent"][MODES[False]], s["exponent"][MODES[True]]
     notes = [
-        f"Model: decoder-only Transformer, d_model {cfg.d_model}, {cfg.heads} heads, {cfg.layers} layers, vocab "
-        f"{cfg.vocab}, **random weights** (seed {cfg.seed}); timing and memory do not depend on training. "
+        f"Model: decoder-only Transformer (Pre-LN, GELU in GPT-2's tanh form), d_model {cfg.d_model}, "
+        f"{cfg.heads} heads, {cfg.layers} layers, vocab {cfg.vocab}, **random weights** (seed {cfg.seed}); "
+        "timing and memory do not depend on training. "
         f"Greedy decoding after a {cfg.prompt_len}-token prompt, fp32, on `{device}`; the length sweep runs "
         f"{cfg.length_batch} sequences at once, the batch sweep generates {cfg.batch_gen_len} tokens per sequence.",
         "Timing: `torch.utils.benchmark` `blocked_autorange` on each whole generation after one warm-up "

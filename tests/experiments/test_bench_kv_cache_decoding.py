@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 
 from experiments.bench import kv_cache_decoding as kv
 from experiments.bench import registry
-from experiments.bench.common import PeakMemory
 from experiments.bench.kv_cache_decoding_chart import kv_cache_decoding_figure
 from experiments.bench.params import ParamError
 
@@ -152,60 +154,77 @@ def test_defaults_are_sane_on_both_device_classes() -> None:
     assert cuda.peak_memory_bytes("cuda") < 4 * 2**30
 
 
-# Weight-dominated configurations, where RSS growth is reproducible: the estimate must be within 2x.
-WEIGHT_BOUND = [
-    {"d_model": 256, "heads": 8, "layers": 2, "vocab": 8000, "gen_lens": [16], "batch_sizes": [4]},
-    # Large enough that the weights, not what a long-lived process's heap happens to reuse, set the peak.
-    {"d_model": 512, "heads": 8, "layers": 2, "vocab": 8000, "gen_lens": [16], "batch_sizes": [4]},
-]
-# Activation-dominated ones: the RSS growth of uncached decoding depends on the allocator's history (we measured
-# 14 to 168 MiB for the last one), so only "never more than 25 % under" is a property the estimate can have.
-ACTIVATION_BOUND = [
-    # Four layers of per-step activations against small weights: measured 15.6-24 MiB for a 31.7 MiB estimate.
-    {"d_model": 256, "heads": 4, "layers": 4, "vocab": 4000, "gen_lens": [8, 12], "batch_sizes": [2]},
-    {
-        "d_model": 64,
-        "heads": 4,
-        "layers": 2,
-        "vocab": 500,
-        "gen_lens": [64],
-        "length_batch": 8,
-        "batch_sizes": [16],
-        "batch_gen_len": 64,
-        "prompt_len": 32,
+# The tolerance every experiment's estimate is held to (tests/experiments/test_bench_memory.py): at most a quarter
+# under the measured peak, so the worker's ceiling is not where a run learns its estimate was wrong, and at most
+# twice it, so the server does not refuse runs that would fit.
+MEMORY_CASES = {
+    # the weights dominate: a wide model with a large vocabulary (and MKL's packed copy of its output layer)
+    "weights, d_model 512": {
+        "d_model": 512, "heads": 8, "layers": 2, "vocab": 8000, "gen_lens": [16], "batch_sizes": [4],
     },
-    {"d_model": 128, "heads": 4, "layers": 2, "vocab": 4000, "gen_lens": [32], "batch_sizes": [8]},
-]
+    "weights, four layers": {
+        "d_model": 256, "heads": 4, "layers": 4, "vocab": 4000, "gen_lens": [8, 12], "batch_sizes": [2],
+    },
+    # the activations dominate: the 4 d_model hidden of the MLP over a long uncached sequence
+    "activations, MLP hidden": {
+        "d_model": 256, "heads": 2, "layers": 1, "vocab": 100, "prompt_len": 32, "gen_lens": [128],
+        "length_batch": 8, "batch_sizes": [8], "batch_gen_len": 16,
+    },
+    # the activations dominate: 16 heads' attention scores over a long uncached sequence at batch 32
+    "activations, attention scores": {
+        "d_model": 64, "heads": 16, "layers": 1, "vocab": 100, "prompt_len": 64, "gen_lens": [96],
+        "length_batch": 8, "batch_sizes": [32], "batch_gen_len": 32,
+    },
+}
+_MEASURE = """
+import json, sys, torch
+from experiments.bench import kv_cache_decoding as kv, registry
+from experiments.bench.common import PeakMemory
+torch.set_num_threads(1)
+def config(params):
+    return registry.validate_params("kv-cache-decoding", params, "cpu")
+tiny, params = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+kv.run(config({**tiny, "gen_lens": [4], "batch_sizes": [1]}))  # torch's one-time set-up, outside the measurement
+cfg = config({**tiny, **params})
+meter = PeakMemory(torch.device("cpu"))
+meter(lambda: kv.run(cfg))
+print(json.dumps([meter.peak_bytes, cfg.peak_memory_bytes("cpu"), cfg.peak_memory_bytes("cuda")]))
+"""
 
 
-@pytest.fixture(scope="module")
-def warmed_up() -> None:
-    """A process's first run also pays for torch's one-time set-up (~90 MB), which no estimate of a run includes."""
-    kv.run(config(gen_lens=[4], batch_sizes=[1]))
-
-
-def measured_peak(cfg) -> int:
-    mem = PeakMemory(torch.device("cpu"))
-    mem(lambda: kv.run(cfg))
-    assert mem.peak_bytes is not None
-    return mem.peak_bytes
+def measured_in_a_fresh_process(params: dict) -> tuple[int, int, int]:
+    """(measured peak, CPU estimate, CUDA estimate) of one run.  A fresh process, because in the test runner's
+    the heap already holds blocks that earlier tests freed, and the peak would depend on the test order."""
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, json.dumps(TINY), json.dumps(params)],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    peak, cpu, cuda = json.loads(done.stdout.strip().splitlines()[-1])
+    return peak, cpu, cuda
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("overrides", WEIGHT_BOUND)
-def test_memory_estimate_is_within_2x_of_the_measured_peak(overrides: dict, warmed_up) -> None:
-    cfg = config(**overrides)
-    peak, estimate = measured_peak(cfg), cfg.peak_memory_bytes("cpu")
-    assert 0.75 * peak <= estimate <= 2 * peak, (estimate, peak)
+@pytest.mark.parametrize("params", list(MEMORY_CASES.values()), ids=list(MEMORY_CASES))
+def test_memory_estimate_is_within_the_common_tolerance_of_the_measured_peak(params: dict) -> None:
+    peak, estimate, cuda_estimate = measured_in_a_fresh_process(params)
+    assert peak > 20 * 2**20, f"too small to compare: {peak / 2**20:.1f} MiB"
+    assert 0.75 * peak <= estimate <= 2 * peak, (
+        f"estimate {estimate / 2**20:.1f} MiB, measured {peak / 2**20:.1f} MiB (x{estimate / peak:.2f})"
+    )
+    assert cuda_estimate < estimate  # CUDA counts live tensors only: no heap kept, no MKL buffers
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("overrides", ACTIVATION_BOUND)
-def test_memory_estimate_never_falls_a_quarter_below_the_measured_peak(overrides: dict, warmed_up) -> None:
-    cfg = config(**overrides)
-    peak, estimate = measured_peak(cfg), cfg.peak_memory_bytes("cpu")
-    assert 0.75 * peak <= estimate, (estimate, peak)
-    assert cfg.peak_memory_bytes("cuda") < estimate  # CUDA counts live tensors only: no heap growth
+def test_uncached_decoding_memory_does_not_grow_with_every_step() -> None:
+    """Each uncached step runs tensors one position longer than the step before.  A kernel that builds and caches
+    a compiled primitive per input shape (oneDNN's exact GELU does) leaves its small allocations among the freed
+    activations, and the process then grew by the sum of every step's activations instead of the largest step's:
+    150 MiB instead of 12 for this configuration."""
+    params = {"d_model": 64, "heads": 4, "layers": 2, "vocab": 500, "gen_lens": [64], "length_batch": 8,
+              "batch_sizes": [16], "batch_gen_len": 64, "prompt_len": 32}
+    peak, _, _ = measured_in_a_fresh_process(params)
+    assert peak < 32 * 2**20, f"{peak / 2**20:.0f} MiB"
 
 
 def test_figure_builds_from_a_real_result_with_the_claims_dashed(run_result) -> None:

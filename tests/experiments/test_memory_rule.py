@@ -41,6 +41,9 @@ def test_the_defaults_fit_a_small_server(name):
         ("gradient-flow", "seq_len", 100, 1000),
         ("long-range-recall", "hidden", 8, 256),
         ("long-range-recall", "distances", [10], [200]),
+        ("kv-cache-decoding", "batch_sizes", [1], [32]),
+        ("kv-cache-decoding", "gen_lens", [10], [160]),
+        ("kv-cache-decoding", "d_model", 64, 512),
     ],
 )
 def test_the_estimate_grows_with_the_sizes_that_cost_memory(name, field, small, large):
