@@ -101,9 +101,12 @@
   function subplotsOf(data, layout) {
     var seen = {};
     var cells = [];
+    var categorical = {};  // axes that show names (bars of "MHA", "L1 H2"...), not a quantity
     data.forEach(function (trace) {
       var x = axisKey(trace.xaxis, "x");
       var y = axisKey(trace.yaxis, "y");
+      if (trace.x && typeof trace.x[0] === "string") categorical[x] = true;
+      if (trace.y && typeof trace.y[0] === "string") categorical[y] = true;
       if (seen[x + y]) return;
       layout[x] = layout[x] || {};
       layout[y] = layout[y] || {};
@@ -111,6 +114,7 @@
       seen[x + y] = true;
       cells.push({ x: x, y: y, xd: (layout[x].domain || [0, 1]).slice(), yd: (layout[y].domain || [0, 1]).slice() });
     });
+    cells.forEach(function (cell) { cell.categorical = { x: !!categorical[cell.x], y: !!categorical[cell.y] }; });
     // make_subplots' titles: paper annotations centred just above a subplot.
     (layout.annotations || []).forEach(function (note) {
       if ((note.xref || "paper") !== "paper" || (note.yref || "paper") !== "paper") return;
@@ -132,14 +136,17 @@
   }
 
   // An axis without a title borrows the title of an axis in the same column (x) or row (y) of the original grid,
-  // so that each stacked subplot says what it shows.
+  // so that each stacked subplot says what it shows; only between axes of one kind of quantity (same scale), never
+  // to or from an axis of names, which is untitled on purpose ("MHA, GQA, MQA" need no "key position" below).
   function borrowTitles(layout, cells, letter) {
     var domainOf = letter === "x" ? "xd" : "yd";
+    function scale(cell) { return layout[cell[letter]].type || "linear"; }
     cells.forEach(function (cell) {
       var axis = layout[cell[letter]];
-      if (titleText(axis.title)) return;
+      if (titleText(axis.title) || cell.categorical[letter]) return;
       var donor = cells.filter(function (other) {
-        return other[domainOf][0] === cell[domainOf][0] && titleText(layout[other[letter]].title);
+        return other[domainOf][0] === cell[domainOf][0] && titleText(layout[other[letter]].title) &&
+          !other.categorical[letter] && scale(other) === scale(cell);
       })[0];
       if (donor) axis.title = clone(layout[donor[letter]].title);
     });

@@ -247,3 +247,26 @@ def test_layout_check_sees_an_overlap_and_text_outside_the_chart():
     assert len(problems) == 2
     assert problems[0].startswith("outside") and "'c'" in problems[0]
     assert problems[1].startswith("overlap") and "'a'" in problems[1] and "'b'" in problems[1]
+
+
+def test_a_stacked_bar_chart_of_names_does_not_borrow_a_neighbours_axis_title(
+    tiny_results, browser, live_server, transactional_db
+):
+    """On a phone the subplots stack, and an untitled axis borrows the title of its column's titled axis (shared
+    axes); the KV-cache bars ("MHA", "GQA", "MQA") used to be labelled "generated tokens" that way."""
+    show_tiny_run("kv-cache-decoding", tiny_results)
+    context = new_context(browser, live_server, VIEWPORTS["390"], BrowserErrors())
+    try:
+        page = context.new_page()
+        page.goto("/chart/kv-cache-decoding/")
+        chart = page.locator("#experiment-kv-cache-decoding [data-role=chart]")
+        chart.locator("svg.main-svg").first.wait_for(state="attached")
+        wait_for_layout(page, chart)
+        titles = chart.evaluate("""el => {
+            const gd = el.querySelector('.js-plotly-plot') || el;
+            const t = a => { const x = a && a.title; return (x && typeof x === 'object' ? x.text : x) || ''; };
+            return {bars: t(gd.layout.xaxis4), total: t(gd.layout.xaxis2)};
+        }""")
+    finally:
+        context.close()
+    assert titles == {"bars": "", "total": "generated tokens"}, titles
