@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from experiments.bench import registry
-from tests.support.browser import BrowserErrors, new_context
-from tests.support.charts import show_tiny_run, wait_for_layout
+from tests.support.browser import BrowserErrors
+from tests.support.charts import open_chart, show_tiny_run, wait_for_layout
 from tests.support.factories import ExperimentRunFactory
 from tests.support.paths import REPO
 
@@ -80,18 +80,11 @@ def test_chart_text_never_overlaps_nor_leaves_the_chart(
 ):
     show_tiny_run(name, tiny_results)
     errors = BrowserErrors()
-    context = new_context(browser, live_server, VIEWPORTS[viewport], errors)
-    try:
-        page = context.new_page()
-        page.goto(f"/chart/{name}/")
-        chart = page.locator(f"#experiment-{name} [data-role=chart]")
+    with open_chart(browser, live_server, VIEWPORTS[viewport], name, errors) as (_page, chart):
         chart.locator("svg.main-svg").first.wait_for(state="attached")
-        wait_for_layout(page, chart)
         measured = chart.evaluate(TEXT_BOXES)
         SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
         chart.screenshot(path=str(SCREENSHOT_DIR / f"{name}-{viewport}.png"))
-    finally:
-        context.close()
     assert not errors.unexpected(), "the browser reported errors:\n" + "\n".join(errors.unexpected())
     assert len(measured["boxes"]) > 5, f"the chart drew almost no text: {measured['boxes']}"
     problems = layout_problems(measured)
@@ -103,20 +96,13 @@ def test_a_chart_is_laid_out_again_when_the_window_narrows(tiny_results, browser
     name = "gradient-flow"
     show_tiny_run(name, tiny_results)
     errors = BrowserErrors()
-    context = new_context(browser, live_server, VIEWPORTS["1366"], errors)
-    try:
-        page = context.new_page()
-        page.goto(f"/chart/{name}/")
-        chart = page.locator(f"#experiment-{name} [data-role=chart]")
-        wait_for_layout(page, chart)
+    with open_chart(browser, live_server, VIEWPORTS["1366"], name, errors) as (page, chart):
         subplots = chart.locator("g.cartesianlayer > g.subplot")
         wide = [subplots.nth(i).bounding_box() for i in range(subplots.count())]
         page.set_viewport_size(VIEWPORTS["390"])
         wait_for_layout(page, chart)
         narrow = [subplots.nth(i).bounding_box() for i in range(subplots.count())]
         measured = chart.evaluate(TEXT_BOXES)
-    finally:
-        context.close()
     assert len(wide) == len(narrow) == 2
     assert wide[1]["x"] > wide[0]["x"] + wide[0]["width"], "side by side at 1366 px"
     assert narrow[1]["y"] > narrow[0]["y"] + narrow[0]["height"], "one below the other at 390 px"
@@ -164,17 +150,12 @@ def test_a_figure_with_side_by_side_heatmaps_and_colour_bars_is_laid_out_too(
     ExperimentRunFactory(experiment=name, params={}, succeeded=True, result=result,
                          figure=attention_heatmaps_figure(result))
     errors = BrowserErrors()
-    context = new_context(browser, live_server, VIEWPORTS[viewport], errors)
     try:
-        page = context.new_page()
-        page.goto(f"/chart/{name}/")
-        chart = page.locator(f"#experiment-{name} [data-role=chart]")
-        wait_for_layout(page, chart)
-        measured = chart.evaluate(TEXT_BOXES)
-        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-        chart.screenshot(path=str(SCREENSHOT_DIR / f"{name}-{viewport}.png"))
+        with open_chart(browser, live_server, VIEWPORTS[viewport], name, errors) as (_page, chart):
+            measured = chart.evaluate(TEXT_BOXES)
+            SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+            chart.screenshot(path=str(SCREENSHOT_DIR / f"{name}-{viewport}.png"))
     finally:
-        context.close()
         catalog.experiment_names.cache_clear()
     assert not errors.unexpected(), "\n".join(errors.unexpected())
     problems = layout_problems(measured)
@@ -213,24 +194,19 @@ def test_side_by_side_subplots_make_room_for_labels_wider_than_estimated(
               "accuracy": [0.98, 0.61, 0.13], "seconds": [4.2, 3.1, 1.2], "environment": {"device": "cpu"}}
     ExperimentRunFactory(experiment=name, params={}, succeeded=True, result=result, figure=ranked_bars_figure(result))
     errors = BrowserErrors()
-    context = new_context(browser, live_server, VIEWPORTS["1366"], errors)
     try:
-        page = context.new_page()
-        page.goto(f"/chart/{name}/")
-        chart = page.locator(f"#experiment-{name} [data-role=chart]")
-        wait_for_layout(page, chart)
-        first_plot_right, second_labels_left = chart.evaluate("""el => {
-          const x = el._fullLayout.xaxis;
-          const host = el.getBoundingClientRect();
-          const lefts = [...el.querySelectorAll(".yaxislayer-above .y2tick text")]
-            .map(n => n.getBoundingClientRect().left - host.left);
-          return [x._offset + x._length, Math.min(...lefts)];
-        }""")
-        measured = chart.evaluate(TEXT_BOXES)
-        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-        chart.screenshot(path=str(SCREENSHOT_DIR / f"{name}-1366.png"))
+        with open_chart(browser, live_server, VIEWPORTS["1366"], name, errors) as (_page, chart):
+            first_plot_right, second_labels_left = chart.evaluate("""el => {
+              const x = el._fullLayout.xaxis;
+              const host = el.getBoundingClientRect();
+              const lefts = [...el.querySelectorAll(".yaxislayer-above .y2tick text")]
+                .map(n => n.getBoundingClientRect().left - host.left);
+              return [x._offset + x._length, Math.min(...lefts)];
+            }""")
+            measured = chart.evaluate(TEXT_BOXES)
+            SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+            chart.screenshot(path=str(SCREENSHOT_DIR / f"{name}-1366.png"))
     finally:
-        context.close()
         catalog.experiment_names.cache_clear()
     assert not errors.unexpected(), "\n".join(errors.unexpected())
     assert second_labels_left >= first_plot_right, (first_plot_right, second_labels_left)

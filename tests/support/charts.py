@@ -5,9 +5,13 @@ sizes by tests/browser/test_chart_layout.py.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 
 from experiments.bench import registry
+from tests.support.browser import BrowserErrors, new_context
 from tests.support.factories import ExperimentRunFactory
 
 # Parameters small enough that a real run takes a second or two on one CPU thread, yet produce every part of the
@@ -84,3 +88,20 @@ def wait_for_layout(page, chart) -> None:
         "el => el.dataset.layout === 'done' && Number(el.dataset.layoutWidth) === el.clientWidth",
         arg=chart.element_handle(),
     )
+
+
+@contextmanager
+def open_chart(browser, live_server, viewport: dict, name: str, errors: BrowserErrors) -> Iterator[tuple]:
+    """The chart page of experiment ``name`` in a fresh browser profile, once the chart is laid out: (page, chart).
+
+    The profile is closed on the way out; the page's errors are collected in ``errors``.
+    """
+    context = new_context(browser, live_server, viewport, errors)
+    try:
+        page = context.new_page()
+        page.goto(f"/chart/{name}/")
+        chart = page.locator(f"#experiment-{name} [data-role=chart]")
+        wait_for_layout(page, chart)
+        yield page, chart
+    finally:
+        context.close()
