@@ -231,18 +231,10 @@ def test_a_stacked_bar_chart_of_names_does_not_borrow_a_neighbours_axis_title(
     """On a phone the subplots stack, and an untitled axis borrows the title of its column's titled axis (shared
     axes); the KV-cache bars ("MHA", "GQA", "MQA") used to be labelled "generated tokens" that way."""
     show_tiny_run("kv-cache-decoding", tiny_results)
-    context = new_context(browser, live_server, VIEWPORTS["390"], BrowserErrors())
-    try:
-        page = context.new_page()
-        page.goto("/chart/kv-cache-decoding/")
-        chart = page.locator("#experiment-kv-cache-decoding [data-role=chart]")
-        chart.locator("svg.main-svg").first.wait_for(state="attached")
-        wait_for_layout(page, chart)
+    with open_chart(browser, live_server, VIEWPORTS["390"], "kv-cache-decoding", BrowserErrors()) as (_page, chart):
         titles = chart.evaluate("""el => {
             const gd = el.querySelector('.js-plotly-plot') || el;
             const t = a => { const x = a && a.title; return (x && typeof x === 'object' ? x.text : x) || ''; };
             return {bars: t(gd.layout.xaxis4), total: t(gd.layout.xaxis2)};
         }""")
-    finally:
-        context.close()
     assert titles == {"bars": "", "total": "generated tokens"}, titles
