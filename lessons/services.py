@@ -211,10 +211,11 @@ def load_course(*, directory: Path, force: bool = False) -> LoadReport:
         Module.objects.filter(course=course, lesson__slug__in=stale).update(published=False)
     # Glossary links are part of the cached HTML: a changed glossary re-renders every lesson now (saving bumps
     # the page cache's generation), not on each lesson's next view behind a stale cached page.
+    written = {*report.created, *report.updated, *report.overwritten_admin_edits}
     for lesson in Lesson.objects.filter(module__course=course).select_related("module__course"):
         if refresh_render_cache(lesson):
             lesson.save(update_fields=["html", "toc", "word_count", "reading_minutes", "rendered_hash"])
-            if lesson.slug not in report.created + report.updated + report.overwritten_admin_edits:
+            if lesson.slug not in written:
                 report.rerendered.append(lesson.slug)
     return report
 
