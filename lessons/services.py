@@ -238,16 +238,17 @@ def _load_figures(*, course: Course, directory: Path, force: bool, report: LoadR
     stored = {figure.name: figure for figure in Figure.objects.filter(course=course)}
     for name, svg in read_figure_dir(directory).items():
         figure = stored.get(name)
+        loaded_hash = _sha256(svg)
         if figure is not None and figure.svg == svg:
-            if figure.loaded_hash != _sha256(svg):
-                Figure.objects.filter(pk=figure.pk).update(loaded_hash=_sha256(svg))
+            if figure.loaded_hash != loaded_hash:
+                Figure.objects.filter(pk=figure.pk).update(loaded_hash=loaded_hash)
             continue
         if figure is not None and _sha256(figure.svg) != figure.loaded_hash and not force:
             report.figures_kept_admin_edits.append(name)
             continue
         figure = figure or Figure(course=course, name=name)
         figure.svg = svg
-        figure.loaded_hash = _sha256(svg)
+        figure.loaded_hash = loaded_hash
         figure.save()
         report.figures_written.append(name)
 
