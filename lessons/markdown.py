@@ -175,9 +175,7 @@ _MATHML_TAGS = {
     "annotation", "menclose",
 }
 # Inline SVG (figures and hand-written diagrams) gets the figure allow-list, see lessons/figures.py.
-_SVG_TAGS = SVG_TAGS
-_SVG_ATTRS = SVG_ATTRS
-ALLOWED_TAGS = set(nh3.ALLOWED_TAGS) | _MATHML_TAGS | _SVG_TAGS | {
+ALLOWED_TAGS = set(nh3.ALLOWED_TAGS) | _MATHML_TAGS | SVG_TAGS | {
     "figure", "figcaption", "span", "div", "pre", "code", "details", "summary", "table", "thead", "tbody", "tr",
     "th", "td", "caption", "sup", "sub",
 }
@@ -201,12 +199,12 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "menclose": {"notation"},
     "mi": {"mathvariant"},
     "annotation": {"encoding"},
-    **{tag: set(_SVG_ATTRS) for tag in _SVG_TAGS},
+    **{tag: set(SVG_ATTRS) for tag in SVG_TAGS},
 }
 
 
 def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
-    return svg_attribute_filter(tag, attribute, value) if tag in _SVG_TAGS else value
+    return svg_attribute_filter(tag, attribute, value) if tag in SVG_TAGS else value
 
 
 def sanitize(unsafe_html: str) -> str:

@@ -211,10 +211,11 @@ def load_course(*, directory: Path, force: bool = False) -> LoadReport:
         Module.objects.filter(course=course, lesson__slug__in=stale).update(published=False)
     # Glossary links are part of the cached HTML: a changed glossary re-renders every lesson now (saving bumps
     # the page cache's generation), not on each lesson's next view behind a stale cached page.
+    written = {*report.created, *report.updated, *report.overwritten_admin_edits}
     for lesson in Lesson.objects.filter(module__course=course).select_related("module__course"):
         if refresh_render_cache(lesson):
             lesson.save(update_fields=["html", "toc", "word_count", "reading_minutes", "rendered_hash"])
-            if lesson.slug not in report.created + report.updated + report.overwritten_admin_edits:
+            if lesson.slug not in written:
                 report.rerendered.append(lesson.slug)
     return report
 
@@ -237,16 +238,17 @@ def _load_figures(*, course: Course, directory: Path, force: bool, report: LoadR
     stored = {figure.name: figure for figure in Figure.objects.filter(course=course)}
     for name, svg in read_figure_dir(directory).items():
         figure = stored.get(name)
+        loaded_hash = _sha256(svg)
         if figure is not None and figure.svg == svg:
-            if figure.loaded_hash != _sha256(svg):
-                Figure.objects.filter(pk=figure.pk).update(loaded_hash=_sha256(svg))
+            if figure.loaded_hash != loaded_hash:
+                Figure.objects.filter(pk=figure.pk).update(loaded_hash=loaded_hash)
             continue
         if figure is not None and _sha256(figure.svg) != figure.loaded_hash and not force:
             report.figures_kept_admin_edits.append(name)
             continue
         figure = figure or Figure(course=course, name=name)
         figure.svg = svg
-        figure.loaded_hash = _sha256(svg)
+        figure.loaded_hash = loaded_hash
         figure.save()
         report.figures_written.append(name)
 
