@@ -15,7 +15,8 @@ from .models import Figure, Lesson
 _FIGURE_FENCE = re.compile(r"^[ \t>]*(?:```|~~~)[ \t]*figure\b", re.M)
 
 
-def _sha256(text: str) -> str:
+def sha256_hex(text: str) -> str:
+    """The hex SHA-256 of ``text`` as UTF-8: how rendered and loaded text is fingerprinted."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -26,7 +27,7 @@ def refresh_render_cache(lesson: Lesson) -> bool:
     """
     glossary = load_glossary(lesson.module.course.slug)
     glossary_digest = glossary.digest if glossary else ""
-    wanted = _sha256(f"{RENDERER_VERSION}\n{glossary_digest}\n{lesson.body}")
+    wanted = sha256_hex(f"{RENDERER_VERSION}\n{glossary_digest}\n{lesson.body}")
     if lesson.rendered_hash == wanted and lesson.html:
         return False
     rendered = render_markdown(lesson.body, figures=_figures_for(lesson))

@@ -1,7 +1,6 @@
 """Writes for courses and lessons: the content loader/exporter (the layer above lessons, quizzes and figures)."""
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,14 +13,10 @@ from quizzes.content import normalize_quiz_data, quiz_to_data, save_quiz_data
 
 from .figures import FIGURE_NAME, SvgError, sanitize_svg
 from .models import Course, Difficulty, Figure, Lesson, Module, forget_rendered_lessons
-from .rendering import ensure_rendered, refresh_render_cache
+from .rendering import ensure_rendered, refresh_render_cache, sha256_hex
 
 # The render cache lives in lessons.rendering; these names stay importable from here.
 __all__ = ["ensure_rendered", "forget_rendered_lessons", "refresh_render_cache"]
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # --- Content files ------------------------------------------------------------------------------------
@@ -44,7 +39,7 @@ class ModuleSource:
             "slug": self.slug, "order": self.order, "title": self.title, "summary": self.summary,
             "difficulty": self.difficulty, "body": self.body.strip(), "quiz": self.quiz,
         }
-        return _sha256(json.dumps(data, sort_keys=True, ensure_ascii=False))
+        return sha256_hex(json.dumps(data, sort_keys=True, ensure_ascii=False))
 
 
 class ContentError(ValueError):
@@ -238,12 +233,12 @@ def _load_figures(*, course: Course, directory: Path, force: bool, report: LoadR
     stored = {figure.name: figure for figure in Figure.objects.filter(course=course)}
     for name, svg in read_figure_dir(directory).items():
         figure = stored.get(name)
-        loaded_hash = _sha256(svg)
+        loaded_hash = sha256_hex(svg)
         if figure is not None and figure.svg == svg:
             if figure.loaded_hash != loaded_hash:
                 Figure.objects.filter(pk=figure.pk).update(loaded_hash=loaded_hash)
             continue
-        if figure is not None and _sha256(figure.svg) != figure.loaded_hash and not force:
+        if figure is not None and sha256_hex(figure.svg) != figure.loaded_hash and not force:
             report.figures_kept_admin_edits.append(name)
             continue
         figure = figure or Figure(course=course, name=name)
