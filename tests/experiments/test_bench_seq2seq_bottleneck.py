@@ -9,8 +9,8 @@ import torch
 
 from experiments.bench import registry
 from experiments.bench import seq2seq_bottleneck as s2s
-from experiments.bench.common import PeakMemory
 from experiments.bench.registry import ParamError
+from tests.support.peak_memory import peak_and_estimate
 
 NAME = "seq2seq-bottleneck"
 TINY = {
@@ -156,14 +156,11 @@ MEMORY_CONFIGS = [
 def test_memory_estimate_is_within_2x_of_the_measured_peak() -> None:
     """Measured: RSS growth of one whole run (2 training steps per model + the test) after a warm-up run."""
     base = {"steps": 2, "test_samples": 1, "test_lengths": [2], "vocab": 8}
-    s2s.run(config(steps=1))  # pays the process's one-time library set-up outside the measurement
-    for params in MEMORY_CONFIGS:
-        cfg = registry.validate_params(NAME, {**base, **params}, "cpu")
-        probe = PeakMemory(torch.device("cpu"))
-        probe(lambda cfg=cfg: s2s.run(cfg))
-        assert probe.peak_bytes
-        ratio = cfg.peak_memory_bytes("cpu") / probe.peak_bytes
-        assert 0.75 <= ratio <= 2.0, (params, probe.peak_bytes, ratio)
+    for params in MEMORY_CONFIGS:  # each in a fresh process, after a warm-up run that pays the library set-up
+        peak, estimate = peak_and_estimate(NAME, {**base, **params}, warm_params={**TINY, "steps": 1})
+        assert peak
+        ratio = estimate / peak
+        assert 0.75 <= ratio <= 2.0, (params, peak, ratio)
 
 
 def test_memory_estimate_grows_with_the_sizes_that_matter() -> None:
