@@ -19,10 +19,13 @@ _FLOAT = 4  # every trained tensor is float32
 # 1 MiB of process RSS for the smallest configurations we measured.
 _CPU_FIXED_BYTES = 3 * 2**19
 _CUDA_FIXED_BYTES = 2**20
-# Score-sized (B x H x T x T) float32 tensors per layer at the peak: on CUDA the saved probabilities plus about two
-# temporaries of the backward pass; on CPU the process RSS measured 4 to 8 of them, because freed blocks below
-# glibc's mmap threshold (up to 32 MiB) stay in the heap instead of going back to the OS; 8 leaves a margin.
-_SCORE_TENSORS = {"cpu": 8, "cuda": 3}
+# Score-sized (B x H x T x T) float32 tensors at the peak, as (per layer, shared by the layers): every layer keeps
+# its attention probabilities for backward; the backward pass of one layer at a time adds a few temporaries (the
+# probabilities' gradient, softmax's, the mask's and the scaling's). On CUDA that is about two. On CPU the process
+# RSS also holds what glibc keeps of freed blocks below its mmap threshold (up to 32 MiB) in the heap: in fresh
+# processes the measured peaks of one configuration ranged over 1.6x (92 to 150 MiB for 2 layers, 4 heads,
+# B=128, T=64), which six shared tensors cover within the suite's tolerance on both sides.
+_SCORE_TENSORS = {"cpu": (1, 6), "cuda": (1, 2)}
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class AttentionHeadsConfig:
     CUDA defaults, by our estimate: about 0.2 M parameters, 256 x 64 = 16 k tokens per step, so
     6 x params x tokens + attention (about 3 x 4 B T^2 d per layer) ~ 2e10 FLOP per step; 4000 steps ~ 8e13 FLOP,
     roughly 5-15 s on one H100-class GPU (small fp32 kernels reach ~10 TFLOP/s at best, and each step is
-    about a hundred kernel launches); peak memory ~ 0.3 GiB (``peak_memory_bytes``).
+    about a hundred kernel launches); peak memory ~ 0.4 GiB (``peak_memory_bytes``).
     """
 
     seq_len: int = param(
@@ -78,14 +81,17 @@ class AttentionHeadsConfig:
 
         * weights, gradients and Adam's two moments: 4 x parameters;
         * per layer, kept for backward or alive at the peak: the attention probabilities and the score-sized
-          temporaries of the backward pass, B x H x T x T each (see ``_SCORE_TENSORS``), and about fourteen B x T x d
-          tensors (LayerNorm in/out, QKV, head outputs, merged heads, projection, residual);
+          temporaries of the backward pass, B x H x T x T each (``_SCORE_TENSORS``: one per layer, the rest shared),
+          and about fourteen B x T x d tensors per layer (LayerNorm in/out, QKV, head outputs, merged heads,
+          projection, residual);
         * the read-out: logits, their shifted copy, log-softmax and gradients, about five B x T x V;
         * a fixed allowance for what does not scale (see ``_CPU_FIXED_BYTES``).
         """
         b, t, d, h, v = self.batch, self.seq_len, self.d_model, self.heads, self.vocab
         state = 4 * self.parameter_count()
-        per_layer = _SCORE_TENSORS[device_class] * b * h * t * t + 14 * b * t * d
+        kept_per_layer, shared = _SCORE_TENSORS[device_class]
+        scores = (kept_per_layer * self.layers + shared) * b * h * t * t
+        activations = self.layers * 14 * b * t * d
         readout = 5 * b * t * v + b * t * d
         fixed = _CUDA_FIXED_BYTES if device_class == "cuda" else _CPU_FIXED_BYTES
-        return _FLOAT * (state + self.layers * per_layer + readout) + fixed
+        return _FLOAT * (state + scores + activations + readout) + fixed
