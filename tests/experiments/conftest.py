@@ -4,6 +4,7 @@ import pytest
 
 from tests.support.experiments import TINY_LATENCY_PARAMS
 from tests.support.factories import UserFactory
+from tests.support.peak_memory import HIGH, LOW, summary_lines
 
 
 @pytest.fixture(scope="module")
@@ -23,3 +24,11 @@ def tiny_params() -> dict:
 @pytest.fixture
 def other_user(db):
     return UserFactory(username="grace", full_name="Grace Hopper")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    lines = summary_lines()
+    if lines:
+        terminalreporter.section(f"memory estimates (estimate / measured peak, tolerance x{LOW}-x{HIGH})")
+        for line in lines:
+            terminalreporter.write_line(line)

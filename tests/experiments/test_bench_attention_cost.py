@@ -13,7 +13,7 @@ from experiments.bench import registry
 from experiments.bench.attention_cost_config import AttentionCostConfig
 from experiments.bench.common import PeakMemory, fit_power_law
 from experiments.bench.params import ParamError
-from tests.support.peak_memory import peak_and_estimate
+from tests.support.peak_memory import assert_estimate_within_tolerance, peak_and_estimate
 
 NAME = "attention-cost"
 TINY = {
@@ -146,8 +146,7 @@ def test_memory_estimate_is_within_a_factor_of_two_of_the_measured_peak(params) 
         {"min_run_time": 0.05, "saturation_dims": [8], "saturation_queries": 50, **params},
         warm_params={**TINY, "backends": True},
     )
-    assert peak
-    assert 0.75 * peak <= estimate <= 2 * peak, (estimate / 2**20, peak / 2**20)
+    assert_estimate_within_tolerance(estimate, peak, case=f"attention-cost {params}")
 
 
 def test_memory_estimate_grows_with_the_square_of_n_and_counts_the_math_backend_on_cuda() -> None:

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from experiments.bench import attention_heads as ah
 from experiments.bench import registry
-from tests.support.peak_memory import peak_and_estimate
+from tests.support.peak_memory import assert_estimate_within_tolerance, peak_and_estimate
 
 TINY = {"seq_len": 12, "vocab": 16, "d_model": 16, "heads": 2, "layers": 2, "steps": 60, "batch": 16, "lr": 0.01}
 
@@ -227,7 +227,7 @@ print(json.dumps([meter.peak_bytes, cfg.peak_memory_bytes("cpu")]))
                           check=True)
     peak, estimate = json.loads(done.stdout.strip().splitlines()[-1])
     assert peak > 20 * 2**20
-    assert 0.75 * peak <= estimate <= 2 * peak, (estimate, peak)
+    assert_estimate_within_tolerance(estimate, peak, case=f"attention-heads training {params}")
 
 
 @pytest.mark.slow
@@ -235,7 +235,7 @@ def test_memory_estimate_covers_a_whole_run() -> None:
     params = {"batch": 256, "seq_len": 48, "heads": 2, "d_model": 32, "vocab": 48, "layers": 1, "steps": 2}
     warm = {**params, "batch": 2, "steps": 1}
     peak, estimate = peak_and_estimate("attention-heads", params, warm_params=warm)
-    assert 0.75 * peak <= estimate <= 2 * peak, (estimate, peak)
+    assert_estimate_within_tolerance(estimate, peak, case=f"attention-heads whole run {params}")
 
 
 def test_figure_builds_from_a_real_result(run_result) -> None:

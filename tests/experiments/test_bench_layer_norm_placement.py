@@ -15,6 +15,7 @@ from experiments.bench import layer_norm_placement as lnp
 from experiments.bench import registry
 from experiments.bench.params import ParamError
 from tests.support.paths import REPO
+from tests.support.peak_memory import assert_estimate_within_tolerance
 
 NAME = "layer-norm-placement"
 TINY = {"depths": [1, 3], "d_model": 16, "heads": 2, "seq_len": 4, "batch": 4, "steps": 12, "warmup_steps": 4}
@@ -263,8 +264,7 @@ print(json.dumps([peak.peak_bytes, cfg.peak_memory_bytes("cpu")]))
     done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300,
                           check=True)
     peak, estimate = json.loads(done.stdout.strip().splitlines()[-1])
-    assert peak
-    assert 0.75 * peak <= estimate <= 2 * peak, (estimate, peak)
+    assert_estimate_within_tolerance(estimate, peak, case=f"layer-norm-placement {params}")
 
 
 # ---------------------------------------------------------------------- figure

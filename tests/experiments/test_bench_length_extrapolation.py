@@ -11,7 +11,7 @@ import torch
 from experiments.bench import length_extrapolation as le
 from experiments.bench import registry
 from experiments.bench.params import ParamError
-from tests.support.peak_memory import peak_and_estimate
+from tests.support.peak_memory import assert_estimate_within_tolerance, peak_and_estimate
 
 NAME = "length-extrapolation"
 TINY = {
@@ -256,7 +256,7 @@ def test_memory_estimate_is_within_a_factor_of_two_of_the_measured_peak(params) 
         NAME, {"steps": 3, "eval_sequences": 16, "schemes": "alibi", **params}, warm_params={**TINY, "schemes": "alibi"}
     )
     assert peak is not None and peak > 16 * 2**20  # above the RSS noise floor
-    assert 0.75 * peak <= estimate <= 2 * peak, (estimate, peak)
+    assert_estimate_within_tolerance(estimate, peak, case=f"length-extrapolation {params}")
 
 
 def test_memory_estimate_grows_with_the_longest_evaluation_length() -> None:

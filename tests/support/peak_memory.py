@@ -35,3 +35,33 @@ def peak_and_estimate(name: str, params: dict, *, warm_params: dict) -> tuple[in
     )
     peak, estimate = json.loads(done.stdout.strip().splitlines()[-1])
     return peak, estimate
+
+
+# The tolerance every experiment's memory estimate is held to: never more than 25 % under the measured peak (a run
+# the worker admits must fit) and at most twice it (a run that would fit is not refused).
+LOW, HIGH = 0.75, 2.0
+# Every comparison made in this run, printed after it as the "memory estimates" section (tests/experiments/
+# conftest.py), so a CI log shows how close each case came to the tolerance, not only the ones that failed.
+MEASURED: list[tuple[str, int, int]] = []
+
+
+def assert_estimate_within_tolerance(estimate: int, peak: int, *, case: str) -> None:
+    """Record the comparison, then fail unless LOW x peak <= estimate <= HIGH x peak."""
+    MEASURED.append((case, estimate, peak))
+    assert peak > 0, f"{case}: nothing measured"
+    assert LOW * peak <= estimate <= HIGH * peak, (
+        f"{case}: estimate {estimate / 2**20:.1f} MiB, measured {peak / 2**20:.1f} MiB (x{estimate / peak:.2f}, "
+        f"tolerance x{LOW}-x{HIGH})"
+    )
+
+
+def summary_lines() -> list[str]:
+    """One line per comparison, closest to a bound first."""
+    def margin(row: tuple[str, int, int]) -> float:
+        ratio = row[1] / row[2]
+        return min(ratio / LOW, HIGH / ratio)
+
+    return [
+        f"x{estimate / peak:.2f}  estimate {estimate / 2**20:7.1f} MiB  measured {peak / 2**20:7.1f} MiB  {case}"
+        for case, estimate, peak in sorted(MEASURED, key=margin)
+    ]
