@@ -232,6 +232,8 @@ def correct_holder_name(
         locked = Certificate.objects.select_for_update().get(pk=certificate.pk)
         if approved_by is None and locked.user_id != user.pk:
             raise PermissionError("Only the holder can correct the name on a certificate.")
+        if approved_by is not None and not approved_by.is_staff:
+            raise PermissionError("Only staff can approve a name change.")
         if locked.is_revoked:
             raise CertificateRevoked
         if locked.holder_name == name:

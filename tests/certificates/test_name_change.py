@@ -82,6 +82,17 @@ def test_names_are_cleaned_and_length_limited(signed_in_client, certificate):
     assert Certificate.objects.get().holder_name == "Ada Byron"
 
 
+def test_only_staff_can_approve_a_waiting_name_change(certificate):
+    from certificates import services
+
+    Certificate.objects.filter(pk=certificate.pk).update(requested_holder_name="Mallory")
+    certificate.refresh_from_db()
+    with pytest.raises(PermissionError):
+        services.approve_requested_name(certificate=certificate, staff=UserFactory(username="mallory"))
+    certificate.refresh_from_db()
+    assert certificate.holder_name == "Ada Lovelace" and certificate.requested_holder_name == "Mallory"
+
+
 def test_only_the_holder_can_correct_the_name(client, certificate):
     assert client.post(change_url(certificate), {"holder_name": "X"}).status_code == 302  # to sign in
     client.force_login(UserFactory(username="mallory"))
