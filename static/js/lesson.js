@@ -40,6 +40,7 @@
       }
     };
     contentsButton.hidden = false;
+    toc.classList.add("toc--sheet");  // below the sidebar breakpoint the outline now waits behind the button
     contentsButton.addEventListener("click", function () { setOpen(!toc.classList.contains("toc--open"), false); });
     if (closeButton) closeButton.addEventListener("click", function () { setOpen(false, true); });
     toc.addEventListener("click", function (event) {

@@ -114,6 +114,18 @@ def test_phone_header_is_one_row_stays_on_screen_and_the_contents_button_opens_t
     expect(mobile_page.get_by_role("link", name="Top")).to_be_visible()
 
 
+def test_a_phone_opens_a_lesson_on_its_title_with_the_outline_behind_the_contents_button(site, mobile_page):
+    mobile_page.goto(COURSE_URL_PATH + "positional-encoding/")
+    expect(mobile_page.get_by_role("heading", level=1)).to_be_in_viewport()
+    assert mobile_page.get_by_role("heading", level=1).bounding_box()["y"] < 250, "the title leads the first screen"
+    outline = mobile_page.locator("#lesson-toc")
+    expect(outline).to_be_hidden()
+    mobile_page.get_by_role("button", name="Contents").click()
+    expect(outline).to_be_visible()
+    mobile_page.keyboard.press("Escape")
+    expect(outline).to_be_hidden()
+
+
 def test_reading_progress_bar_grows_as_the_reader_scrolls(site, page):
     page.goto(COURSE_URL_PATH + "positional-encoding/")
     width = "el => el.getBoundingClientRect().width"
