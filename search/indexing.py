@@ -6,12 +6,16 @@ import html
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from xml.etree import ElementTree
 
 _HEADING = re.compile(r'<h([23]) id="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
 _PRE = re.compile(r"<pre\b[^>]*>(.*?)</pre>", re.S)
 _ANCHOR_LINK = re.compile(r'<a class="header-anchor"[^>]*>.*?</a>', re.S)
 _MATH = re.compile(r"<math\b.*?</math>", re.S)
 _TAG = re.compile(r"<[^>]+>")
+_INLINE_TAG = re.compile(
+    r"</?(?:a|abbr|b|cite|code|dfn|em|i|kbd|mark|q|s|samp|small|span|strong|sub|sup|u|var)\b[^>]*>"
+)
 _SPACE = re.compile(r"\s+")
 _EXPERIMENT = re.compile(r'<div class="experiment-embed"[^>]*></div>')
 # A figure's labels are drawing, not prose; its caption (outside the <svg>) is indexed.
@@ -28,9 +32,114 @@ class Entry:
     hidden_text: str = ""
 
 
+# Accents over a letter (\tilde, \bar, \vec ...) as the combining characters that put them there in plain text.
+_COMBINING_ACCENTS = {"~": "\u0303", "˜": "\u0303", "¯": "\u0304", "‾": "\u0304", "^": "\u0302", "ˆ": "\u0302",
+                      "→": "\u20d7", "←": "\u20d6", "·": "\u0307", "˙": "\u0307"}
+# Operators that read better with a space either side, outside sub- and superscripts.
+_SPACED_OPERATORS = set("=≈≠≤≥<>∝+−×⊙∈→")
+# Named entities in the rendered MathML (&nbsp; in \text{}) that an XML parser does not know.
+_HTML_ENTITY = re.compile(r"&(?!(?:lt|gt|amp|quot|apos);)[A-Za-z][A-Za-z0-9]*;")
+
+
+def math_text(fragment: str) -> str:
+    """A MathML formula as one line of text, the way people type it: ``h_t``, ``h_(t−1)``, ``QK^⊤/√(d_k)``,
+    ``h̄_s``. Search results quote it in their snippets, where the tokens run together (``h ¯ s``) otherwise."""
+    try:
+        # our own renderer's output (lessons are admin-edited Markdown), parsed without DTDs or external entities
+        root = ElementTree.fromstring(_HTML_ENTITY.sub(lambda m: html.unescape(m.group(0)), fragment))  # noqa: S314
+    except ElementTree.ParseError:
+        return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", fragment))).strip()
+    text = _SPACE.sub(" ", _linear(root, scripted=False)).strip()
+    return _UNARY_SIGN.sub(r"\1\2", text)
+
+
+def _linear(node: ElementTree.Element, *, scripted: bool) -> str:
+    tag = node.tag.rsplit("}", 1)[-1]
+    children = list(node)
+
+    def part(i: int, *, script: bool = True) -> str:
+        return _linear(children[i], scripted=scripted or script) if i < len(children) else ""
+
+    if tag in ("mi", "mn", "mtext", "ms"):
+        return (node.text or "").replace("\u00a0", " ")
+    if tag == "mo":
+        text = (node.text or "").strip()
+        return f" {text} " if text in _SPACED_OPERATORS and not scripted else text
+    if tag == "mspace":
+        return " "
+    if tag == "msub":
+        return part(0, script=False) + "_" + _grouped(part(1))
+    if tag == "msup":
+        return part(0, script=False) + "^" + _grouped(part(1))
+    if tag == "msubsup":
+        return part(0, script=False) + "_" + _grouped(part(1)) + "^" + _grouped(part(2))
+    if tag == "munderover":
+        return part(0, script=False) + "_" + _grouped(part(1)) + "^" + _grouped(part(2))
+    if tag == "munder":
+        return part(0, script=False) + "_" + _grouped(part(1))
+    if tag == "mover":
+        base, accent = part(0, script=False), part(1).strip()
+        if accent in _COMBINING_ACCENTS and base:
+            return base + _COMBINING_ACCENTS[accent]
+        return base + "^" + _grouped(accent)
+    if tag == "mfrac":
+        return _grouped(part(0)) + "/" + _grouped(part(1))
+    if tag == "msqrt":
+        return "√" + _grouped("".join(_linear(c, scripted=True) for c in children))
+    if tag == "mroot":
+        return "√" + _grouped(part(0))
+    if tag == "mtr":
+        return " ".join(_linear(c, scripted=scripted) for c in children)
+    if tag == "mtable":
+        return "; ".join(_linear(c, scripted=scripted) for c in children)
+    out, previous, previous_text = "", "", ""
+    for child in children:
+        text = _linear(child, scripted=scripted)
+        # a new factor after a script, a fraction or a function name: "α_ij h_j", "1/d ∑", "log p", not "α_ijh_j"
+        starts_factor = text[:1].isalnum() or text[:1] in "∑∏∫"
+        after_name = previous == "mi" and len(previous_text) > 1
+        if out and starts_factor and (previous in _SCRIPTED or after_name):
+            out += " "
+        out += text
+        previous, previous_text = child.tag.rsplit("}", 1)[-1], text
+    return out
+
+
+# A sign that opens an expression is unary: "exp(−1/N ...)", "{0, −∞}", not "exp( − 1/N".
+_UNARY_SIGN = re.compile(r"(^|[(\[{,;]|[=≈≤≥<>∈] )\s*([−+]) ")
+_SCRIPTED = {"msub", "msup", "msubsup", "munder", "munderover", "mfrac"}
+_INNERMOST_GROUP = re.compile(r"\([^()]*\)")
+_NEEDS_BRACKETS = re.compile(r"[\s+−=,;/·×⊙<>≤≥≈]")
+
+
+def _grouped(text: str) -> str:
+    """``text`` as one script or operand: bracketed when it holds more than one term (``h_(t−1)``, ``(x−μ)/σ``),
+    not for a single token such as ``d_k`` or ``QK^⊤``."""
+    text = text.strip()
+    if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+        return text
+    outer = text
+    while (inner := _INNERMOST_GROUP.sub("", outer)) != outer:  # only what is outside brackets decides
+        outer = inner
+    return f"({text})" if _NEEDS_BRACKETS.search(outer) else text
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def plain_text(fragment: str, *, keep_lines: bool = False) -> str:
-    """Visible text of an HTML fragment; MathML keeps its tokens' text (x, d_k ...)."""
-    text = html.unescape(_TAG.sub(" " if not keep_lines else "", fragment))
+    """Visible text of an HTML fragment; formulas as one line of text each (see :func:`math_text`)."""
+    fragment = _MATH.sub(lambda m: math_text(m.group(0)), fragment)
+    if keep_lines:
+        text = html.unescape(_TAG.sub("", fragment))
+    else:  # inline markup joins its words to what follows ("h_t, then", "<em>dog</em>."); other tags part them
+        text = html.unescape(_TAG.sub(" ", _INLINE_TAG.sub("", fragment)))
     if keep_lines:
         return "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
     return _SPACE.sub(" ", text).strip()
