@@ -14,7 +14,7 @@ from core.throttle import throttle
 from lessons.models import Course
 
 from . import selectors, services
-from .models import Attempt
+from .models import QUESTIONS_PER_QUIZ, Attempt
 from .presentation import attempt_review, form_questions, sections_to_reread
 
 
@@ -33,10 +33,12 @@ def quiz(request: HttpRequest, course_slug: str, lesson_slug: str) -> HttpRespon
         if request.method == "POST":
             return redirect_to_login(request.get_full_path())
         page = selectors.quiz_page(course_slug=course_slug, lesson_slug=lesson_slug, with_questions=False)
+        bank_size = selectors.question_count(page.quiz)
         return render(
             request,
             "quizzes/quiz_signin.html",
-            {"page": page, "question_count": selectors.question_count(page.quiz), "quiz_url": _quiz_url(page)},
+            {"page": page, "bank_size": bank_size, "asked": min(bank_size, QUESTIONS_PER_QUIZ),
+             "quiz_url": _quiz_url(page)},
         )
     page = selectors.quiz_page(course_slug=course_slug, lesson_slug=lesson_slug)
     if request.method == "POST":

@@ -15,12 +15,19 @@ def module(db):
     return make_course(modules=1).modules.get()
 
 
+def test_a_visitor_is_told_an_attempt_asks_five_questions_from_a_larger_bank(client):
+    module = make_course(modules=1, questions=12, cooloff_minutes=10).modules.get()
+    html = client.get(quiz_url(module)).content.decode()
+    assert "Each attempt asks 5 multiple-choice questions, drawn from a bank of 12." in html
+    assert "retakes are unlimited (10 minutes after a failed attempt)" in html
+
+
 def test_an_anonymous_visitor_sees_the_question_count_and_a_sign_in_link_back_to_the_quiz(client, module):
     url = quiz_url(module)
     response = client.get(url)
     html = response.content.decode()
     assert response.status_code == 200
-    assert "This quiz has 5 multiple-choice questions" in html
+    assert "Each attempt asks 5 multiple-choice questions." in html
     assert f'href="/accounts/login/?next={url}"' in html
     assert f'href="/accounts/signup/?next={url}"' in html
     assert "<fieldset" not in html
