@@ -201,6 +201,7 @@ def test_memory_estimate_grows_with_the_score_matrices() -> None:
         {"batch": 128, "seq_len": 64, "heads": 4, "d_model": 64, "vocab": 64},
         {"batch": 64, "seq_len": 32, "heads": 4, "d_model": 256, "vocab": 256},
         {"batch": 256, "seq_len": 48, "heads": 2, "d_model": 32, "vocab": 48, "layers": 1},
+        {"batch": 64, "seq_len": 64, "heads": 8, "d_model": 64, "vocab": 64, "layers": 4},
     ],
 )
 def test_memory_estimate_is_close_to_the_measured_peak(params) -> None:
