@@ -124,12 +124,7 @@ class AttentionCostConfig:
         if impl in ("naive", "math"):
             # forward: the scores and the softmax output coexist (2 S); backward keeps the weights and holds the
             # gradient of the weights and of the scores at once (~4 S), plus grads and copies of Q, K, V.
-            if direction == "forward":
-                # On a CPU, glibc's heap keeps freed score-sized blocks (below its 32 MiB mmap threshold) or not,
-                # depending on its history: one forward-only configuration peaked at 71 to 118 MiB in fresh
-                # processes; half a matrix more centres the estimate on that spread.
-                return (2 * scores if device_class == "cuda" else 5 * scores // 2) + 2 * io
-            return 4 * scores + 8 * io
+            return 2 * scores + 2 * io if direction == "forward" else 4 * scores + 8 * io
         # fused kernels: output (+ log-sum-exp) forward; gradients of Q, K, V, of the output and copies backward
         return (2 * io if direction == "forward" else 8 * io) + FUSED_WORKSPACE_BYTES
 

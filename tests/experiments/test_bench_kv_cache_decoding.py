@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,7 +11,7 @@ from experiments.bench import kv_cache_decoding as kv
 from experiments.bench import registry
 from experiments.bench.kv_cache_decoding_chart import kv_cache_decoding_figure
 from experiments.bench.params import ParamError
-from tests.support.peak_memory import assert_estimate_within_tolerance
+from tests.support.peak_memory import assert_estimate_within_tolerance, largest_of_fresh_runs
 
 TINY = {
     "d_model": 16,
@@ -194,14 +191,9 @@ print(json.dumps([meter.peak_bytes, cfg.peak_memory_bytes("cpu"), cfg.peak_memor
 
 
 def measured_in_a_fresh_process(params: dict) -> tuple[int, int, int]:
-    """(measured peak, CPU estimate, CUDA estimate) of one run.  A fresh process, because in the test runner's
+    """(largest measured peak, CPU estimate, CUDA estimate) of runs in fresh processes, because in the test runner's
     the heap already holds blocks that earlier tests freed, and the peak would depend on the test order."""
-    done = subprocess.run(
-        [sys.executable, "-c", _MEASURE, json.dumps(TINY), json.dumps(params)],
-        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=300, check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    peak, cpu, cuda = json.loads(done.stdout.strip().splitlines()[-1])
+    peak, cpu, cuda = largest_of_fresh_runs(_MEASURE, json.dumps(TINY), json.dumps(params))
     return peak, cpu, cuda
 
 

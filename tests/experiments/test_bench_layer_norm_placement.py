@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -14,8 +12,7 @@ from torch import nn
 from experiments.bench import layer_norm_placement as lnp
 from experiments.bench import registry
 from experiments.bench.params import ParamError
-from tests.support.paths import REPO
-from tests.support.peak_memory import assert_estimate_within_tolerance
+from tests.support.peak_memory import assert_estimate_within_tolerance, largest_of_fresh_runs
 
 NAME = "layer-norm-placement"
 TINY = {"depths": [1, 3], "d_model": 16, "heads": 2, "seq_len": 4, "batch": 4, "steps": 12, "warmup_steps": 4}
@@ -261,9 +258,7 @@ peak = PeakMemory(cpu)
 peak(lambda: lnp.train("pre", max(cfg.depths), False, dataclasses.replace(cfg, steps=3), cpu))
 print(json.dumps([peak.peak_bytes, cfg.peak_memory_bytes("cpu")]))
 """
-    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300,
-                          check=True)
-    peak, estimate = json.loads(done.stdout.strip().splitlines()[-1])
+    peak, estimate = largest_of_fresh_runs(script)
     assert_estimate_within_tolerance(estimate, peak, case=f"layer-norm-placement {params}")
 
 

@@ -1,8 +1,14 @@
-"""An experiment's peak memory measured in a fresh Python process.
+"""An experiment's peak memory measured in fresh Python processes.
 
 In the test runner's own process, memory that earlier tests freed is reused by the allocator, so a peak measured
 there depends on which tests ran before. A fresh interpreter runs one warm-up (the first calls of every code path,
 outside the measurement), then the measured run.
+
+Even fresh processes differ: glibc keeps freed blocks below its mmap threshold (up to 32 MiB) in the heap, or not,
+depending on the heap's history, so one configuration's peak spread over 2.2x in ten runs (attention-cost, forward
+only: 54 to 118 MiB). The peak an estimate must cover is the larger one a run can reach, so each case runs
+``FRESH_RUNS`` processes at once and compares the estimate with the largest peak among them: one process that
+happens to keep little no longer fails the "at most twice the peak" bound.
 """
 from __future__ import annotations
 
@@ -27,13 +33,28 @@ print(json.dumps([meter.peak_bytes, config.peak_memory_bytes("cpu")]))
 """
 
 
+FRESH_RUNS = 2
+
+
+def largest_of_fresh_runs(script: str, *args: str, runs: int = FRESH_RUNS, timeout: float = 600) -> list:
+    """Run ``python -c script *args`` in ``runs`` fresh processes at once; each prints a JSON list whose first item
+    is its measured peak. Returns the printed list of the process with the largest peak."""
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script, *args], cwd=REPO, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for _ in range(runs)
+    ]
+    results = []
+    for process in processes:
+        out, err = process.communicate(timeout=timeout)
+        assert process.returncode == 0, err
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return max(results, key=lambda printed: printed[0])
+
+
 def peak_and_estimate(name: str, params: dict, *, warm_params: dict) -> tuple[int, int]:
-    """(measured peak RSS growth, the config's estimate) in bytes, for one CPU run of ``name`` at ``params``."""
-    done = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, json.dumps([name, warm_params, params])],
-        cwd=REPO, capture_output=True, text=True, timeout=600, check=True,
-    )
-    peak, estimate = json.loads(done.stdout.strip().splitlines()[-1])
+    """(largest measured peak RSS growth, the config's estimate) in bytes, for CPU runs of ``name`` at ``params``."""
+    peak, estimate = largest_of_fresh_runs(_SCRIPT, json.dumps([name, warm_params, params]))
     return peak, estimate
 
 
