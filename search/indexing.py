@@ -40,9 +40,16 @@ _SPACED_OPERATORS = set("=≈≠≤≥<>∝+−×⊙∈→")
 # Named entities in the rendered MathML (&nbsp; in \text{}) that an XML parser does not know.
 _HTML_ENTITY = re.compile(r"&(?!(?:lt|gt|amp|quot|apos);)[A-Za-z][A-Za-z0-9]*;")
 
+# A sign that opens an expression is unary: "exp(−1/N ...)", "{0, −∞}", not "exp( − 1/N".
+_UNARY_SIGN = re.compile(r"(^|[(\[{,;]|[=≈≤≥<>∈] )\s*([−+]) ")
+# Elements after which a letter starts a new factor.
+_SCRIPTED = {"msub", "msup", "msubsup", "munder", "munderover", "mfrac"}
+_INNERMOST_GROUP = re.compile(r"\([^()]*\)")
+_NEEDS_BRACKETS = re.compile(r"[\s+−=,;/·×⊙<>≤≥≈]")
+
 
 def math_text(fragment: str) -> str:
-    """A MathML formula as one line of text, the way people type it: ``h_t``, ``h_(t−1)``, ``QK^⊤/√(d_k)``,
+    """A MathML formula as one line of text, the way people type it: ``h_t``, ``h_(t−1)``, ``QK^⊤/√d_k``,
     ``h̄_s``. Search results quote it in their snippets, where the tokens run together (``h ¯ s``) otherwise."""
     try:
         # our own renderer's output (lessons are admin-edited Markdown), parsed without DTDs or external entities
@@ -103,13 +110,6 @@ def _linear(node: ElementTree.Element, *, scripted: bool) -> str:
         out += text
         previous, previous_text = child.tag.rsplit("}", 1)[-1], text
     return out
-
-
-# A sign that opens an expression is unary: "exp(−1/N ...)", "{0, −∞}", not "exp( − 1/N".
-_UNARY_SIGN = re.compile(r"(^|[(\[{,;]|[=≈≤≥<>∈] )\s*([−+]) ")
-_SCRIPTED = {"msub", "msup", "msubsup", "munder", "munderover", "mfrac"}
-_INNERMOST_GROUP = re.compile(r"\([^()]*\)")
-_NEEDS_BRACKETS = re.compile(r"[\s+−=,;/·×⊙<>≤≥≈]")
 
 
 def _grouped(text: str) -> str:
