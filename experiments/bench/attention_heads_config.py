@@ -25,9 +25,10 @@ _CUDA_FIXED_BYTES = 2**20
 # RSS also holds what glibc keeps of freed blocks below its mmap threshold (up to 32 MiB) in the heap, and that
 # grows with the layers: in fresh processes, 1 to 4 layers peaked at 3 to 9, 3 to 10, 8 to 14 and 14 to 21 score
 # tensors' worth above the rest (one configuration of 2 layers ranged over 92 to 150 MiB), and a whole run of 1
-# layer 5 to 10 (its evaluation after training adds blocks of other sizes). Four a layer and four shared put each
-# within the suite's tolerance on both sides: 0.90 to 1.79 times the measured peaks, the whole run 0.90 to 1.22.
-_SCORE_TENSORS = {"cpu": (4, 4), "cuda": (1, 2)}
+# layer 5 to 10 (its evaluation after training adds blocks of other sizes); the larger of two 4-layer runs later
+# reached 26 (275 MiB). Five a layer and three shared put each within the suite's tolerance on both sides: 0.90 to
+# 1.88 times single runs' peaks (1.88 only for CI's lowest 2-layer run), the whole run 0.90 to 1.22.
+_SCORE_TENSORS = {"cpu": (5, 3), "cuda": (1, 2)}
 
 
 @dataclass(frozen=True)
