@@ -55,7 +55,7 @@ def math_text(fragment: str) -> str:
         # our own renderer's output (lessons are admin-edited Markdown), parsed without DTDs or external entities
         root = ElementTree.fromstring(_HTML_ENTITY.sub(lambda m: html.unescape(m.group(0)), fragment))  # noqa: S314
     except ElementTree.ParseError:
-        return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", fragment))).strip()
+        return _tokens(fragment)
     text = _SPACE.sub(" ", _linear(root, scripted=False)).strip()
     return _UNARY_SIGN.sub(r"\1\2", text)
 
@@ -74,16 +74,12 @@ def _linear(node: ElementTree.Element, *, scripted: bool) -> str:
         return f" {text} " if text in _SPACED_OPERATORS and not scripted else text
     if tag == "mspace":
         return " "
-    if tag == "msub":
+    if tag in ("msub", "munder"):  # a limit under ∑ reads like a subscript
         return part(0, script=False) + "_" + _grouped(part(1))
     if tag == "msup":
         return part(0, script=False) + "^" + _grouped(part(1))
-    if tag == "msubsup":
+    if tag in ("msubsup", "munderover"):
         return part(0, script=False) + "_" + _grouped(part(1)) + "^" + _grouped(part(2))
-    if tag == "munderover":
-        return part(0, script=False) + "_" + _grouped(part(1)) + "^" + _grouped(part(2))
-    if tag == "munder":
-        return part(0, script=False) + "_" + _grouped(part(1))
     if tag == "mover":
         base, accent = part(0, script=False), part(1).strip()
         if accent in _COMBINING_ACCENTS and base:
@@ -138,11 +134,14 @@ def plain_text(fragment: str, *, keep_lines: bool = False) -> str:
     fragment = _MATH.sub(lambda m: math_text(m.group(0)), fragment)
     if keep_lines:
         text = html.unescape(_TAG.sub("", fragment))
-    else:  # inline markup joins its words to what follows ("h_t, then", "<em>dog</em>."); other tags part them
-        text = html.unescape(_TAG.sub(" ", _INLINE_TAG.sub("", fragment)))
-    if keep_lines:
         return "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
-    return _SPACE.sub(" ", text).strip()
+    # inline markup joins its words to what follows ("h_t, then", "<em>dog</em>."); other tags part them
+    return _tokens(_INLINE_TAG.sub("", fragment))
+
+
+def _tokens(fragment: str) -> str:
+    """The text of ``fragment`` with every tag as a space, on one line."""
+    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", fragment))).strip()
 
 
 def lesson_entries(*, lesson_html: str, lesson_title: str, questions: Iterable[tuple[str, str, str]]) -> list[Entry]:
